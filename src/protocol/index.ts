@@ -1,0 +1,5 @@
+export * from './ids';
+export * from './errors';
+export * from './frames';
+export * from './http';
+export * from './timeline';
