@@ -1,0 +1,186 @@
+import type { Block } from '../../inference/turn';
+import type { BusyPolicy } from '../../protocol/http';
+
+/**
+ * The persistence interface of the webchat layer (D11). One interface, several engines
+ * (SQLite embedded default; PostgreSQL for scale-out). Every method is async so an engine may
+ * be remote; the SQLite engine answers synchronously underneath (better-sqlite3) and keeps each
+ * transaction to a few milliseconds.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Runs migrations; refuses to open a database whose schema is newer than this code. */
+  migrate(): Promise<void>;
+  /** Cheap liveness probe for /readyz. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+
+  // ---- the atomic write path -------------------------------------------------------------
+  /**
+   * Commits one group-commit batch in ONE transaction: frames of any number of conversations
+   * plus everything that must become durable together with them (conversation rows, run and
+   * pause state, queue and idempotency records, projection entities + cursor). All or nothing.
+   */
+  commit(batch: CommitBatch): Promise<void>;
+
+  // ---- reads -----------------------------------------------------------------------------
+  getConversation(convId: string): Promise<ConversationRow | null>;
+  /** Newest activity first; keyset paging on (last_activity_ms, conv_id). */
+  listConversations(opts: { limit: number; before?: { lastActivityMs: number; convId: string } | null; principal?: string | null }): Promise<ConversationRow[]>;
+  isTombstoned(convId: string): Promise<boolean>;
+  /** Frames with seq > since, ascending, at most `limit`. */
+  readFrames(convId: string, since: number, limit: number): Promise<StoredFrame[]>;
+  /** The highest committed seq (0 when none) and the epoch. */
+  logHead(convId: string): Promise<{ lastSeq: number; epoch: string | null }>;
+  /** Runs that are open (no run.end), across all conversations: start-up closes them. */
+  listOpenRuns(): Promise<RunRow[]>;
+  getRun(convId: string, inferenceId: string): Promise<RunRow | null>;
+  /** The most recent runs of a conversation, newest first. */
+  listRecentRuns(convId: string, limit: number): Promise<RunRow[]>;
+  listOpenPauses(convId: string): Promise<PauseRow[]>;
+  /** Queued prompts in order. */
+  listQueue(convId: string): Promise<QueueRow[]>;
+  /** Conversations that have queued prompts (start-up drains them). */
+  listConversationsWithQueue(): Promise<string[]>;
+  getIdempotency(principal: string, key: string): Promise<IdempotencyRow | null>;
+  loadProjection(convId: string): Promise<{ cursor: number; entities: EntityRow[] }>;
+
+  // ---- turns (blocks stored once by content hash) ----------------------------------------
+  /** Upserts the snapshot of `turnId` at `phase`; blocks are stored once by content hash. */
+  saveTurnSnapshot(s: TurnSnapshot): Promise<void>;
+  /** For each turn of the conversation (oldest first) its latest snapshot, blocks resolved. */
+  loadTurns(convId: string): Promise<TurnSnapshot[]>;
+
+  // ---- delete ----------------------------------------------------------------------------
+  /** Removes everything of the conversation and leaves a tombstone, in one transaction. */
+  deleteConversation(convId: string, atMs: number): Promise<void>;
+  /** Expires idempotency records whose run ended before `beforeMs`. */
+  expireIdempotency(beforeMs: number): Promise<number>;
+}
+
+export interface StoredFrame {
+  convId: string;
+  seq: number;
+  epoch: string;
+  type: string;
+  entityId: string;
+  /** The exact envelope JSON the WebSocket delivers. */
+  json: string;
+  createdAtMs: number;
+}
+
+export interface ConversationRow {
+  convId: string;
+  title: string;
+  createdAtMs: number;
+  lastActivityMs: number;
+  runtimeKey: string;
+  busyPolicy: BusyPolicy;
+  stepMode: boolean;
+  principal: string | null;
+  epoch: string;
+  lastSeq: number;
+}
+
+export type RunRowStatus = 'open' | 'completed' | 'cancelled' | 'error' | 'interrupted';
+export interface RunRow {
+  convId: string;
+  inferenceId: string;
+  turnId: string;
+  status: RunRowStatus;
+  reason: string | null;
+  startedAtMs: number;
+  endedAtMs: number | null;
+  /** seq of its run.end frame, when closed. */
+  endSeq: number | null;
+}
+
+export interface PauseRow {
+  convId: string;
+  pauseId: string;
+  inferenceId: string;
+  phase: 'after_inference' | 'after_tools' | 'approval';
+  summary: string;
+  deadlineMs: number;
+  toolCallIds: string[];
+  /** null while open. */
+  resolution: string | null;
+}
+
+export interface QueueRow {
+  convId: string;
+  turnId: string;
+  /** Ordering key (the seq of its `run.queued` frame, or lower for interrupt-ahead items). */
+  orderKey: number;
+  prompt: string;
+  idempotencyKey: string | null;
+  principal: string | null;
+  /** The runtime (profile) snapshot the prompt was accepted with, as JSON-able data. */
+  runtime: unknown;
+  acceptedAtMs: number;
+}
+
+export interface IdempotencyRow {
+  principal: string;
+  key: string;
+  convId: string;
+  turnId: string;
+  promptHash: string;
+  createdAtMs: number;
+  /** Set when the prompt's run ended (records expire 24 h after). */
+  endedAtMs: number | null;
+}
+
+export interface EntityRow {
+  id: string;
+  kind: string;
+  firstSeq: number;
+  version: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  props: unknown;
+}
+
+export interface TurnSnapshot {
+  convId: string;
+  turnId: string;
+  phase: 'pre_inference' | 'post_inference' | 'post_tools' | 'final';
+  inferenceId: string | null;
+  status: string | null;
+  createdAtMs: number;
+  blocks: Block[];
+  metadata: Record<string, unknown>;
+}
+
+/** Everything one transaction makes durable. Arrays are applied in order. */
+export interface CommitBatch {
+  conversations: ConversationUpsert[];
+  frames: StoredFrame[];
+  runs: RunRow[];
+  pauses: PauseRow[];
+  queueInserts: QueueRow[];
+  queueDeletes: { convId: string; turnId: string }[];
+  idempotency: IdempotencyRow[];
+  /** Marks idempotency records of finished prompts (`endedAtMs`). */
+  idempotencyEnded: { principal: string; key: string; endedAtMs: number }[];
+  projections: { convId: string; cursor: number; upserts: EntityRow[] }[];
+}
+
+/** Insert-or-update of a conversation row; only the listed fields change on update. */
+export interface ConversationUpsert {
+  convId: string;
+  create: ConversationRow;
+  update: Partial<Pick<ConversationRow, 'title' | 'lastActivityMs' | 'runtimeKey' | 'busyPolicy' | 'stepMode' | 'epoch' | 'lastSeq'>>;
+}
+
+export function emptyBatch(): CommitBatch {
+  return { conversations: [], frames: [], runs: [], pauses: [], queueInserts: [], queueDeletes: [], idempotency: [], idempotencyEnded: [], projections: [] };
+}
+
+/** Thrown when the database was written by a newer version of this program. */
+export class SchemaTooNewError extends Error {
+  readonly code = 'schema_too_new';
+  constructor(found: number, supported: number) {
+    super(`database schema version ${found} is newer than this program supports (${supported}); upgrade moments-webchat or use another --db`);
+  }
+}
