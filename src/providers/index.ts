@@ -1,8 +1,10 @@
 import type { Engine } from '../inference/engine';
+import { AnthropicEngine } from './anthropic/anthropic-engine';
 import { OpenAIChatEngine } from './openai-chat/openai-chat-engine';
 import type { ProviderEngineOptions } from './shared/engine-options';
 
 export { OpenAIChatEngine, type OpenAIChatEngineOptions } from './openai-chat/openai-chat-engine';
+export { AnthropicEngine, type AnthropicEngineOptions } from './anthropic/anthropic-engine';
 export type { ProviderEngineOptions, ThinkingOptions, StopReason } from './shared/engine-options';
 export { classifyProviderError, parseRetryAfterMs, redactSecrets } from './shared/errors';
 export { withProviderRetry, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BACKOFF_MS, MAX_RETRY_AFTER_MS } from './shared/retry';
@@ -21,6 +23,8 @@ export function createEngine(config: ProviderConfig): Engine {
   switch (provider) {
     case 'openai':
       return new OpenAIChatEngine(opts);
+    case 'anthropic':
+      return new AnthropicEngine(opts);
     default:
       throw new Error(`unknown provider: ${String(provider)}`);
   }

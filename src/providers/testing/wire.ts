@@ -53,6 +53,8 @@ export interface ProviderWire {
   error(status: number, kind: WireErrorKind, opts?: { retryAfterMs?: number; message?: string }): Pick<Fixture, 'status' | 'json' | 'headers'>;
   /** An error event inside a 200 stream, before content (when the wire has one). */
   streamError?(kind: 'overloaded'): string[];
+  /** False when the provider's API takes no sampling temperature (Anthropic's current API version). */
+  temperature: boolean;
   /** False when the wire cannot carry unparsable arguments (Gemini sends objects). */
   rawArgs: boolean;
   /** The n-th tool call id as this provider really sends it ('' where the API sends none: Gemini). */
