@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { ChatService } from '../webchat/chat-service';
+import type { Config, LogLevel } from './config';
+import { errorHandler, notFoundHandler, sendError } from './http-errors';
+import { createMethodGuard } from './method-guard';
+import type { Metrics } from './metrics';
+import { chatRoutes } from './routes/chat';
+import { conversationRoutes } from './routes/conversations';
+import { debugRoutes } from './routes/debug';
+import type { RouteDeps } from './routes/deps';
+import { healthRoutes } from './routes/health';
+import { profileRoutes } from './routes/profiles';
+import { timelineRoutes } from './routes/timeline';
+import { createSpaFallback, DEFAULT_UI_DIR, uiRoutes } from './routes/ui';
+import { attachWebSocket, type WsUpgrade } from './ws-upgrade';
+
+export interface BuildAppOptions {
+  config: Config;
+  service: ChatService;
+  metrics: Metrics;
+  /** Default: pino at `config.logLevel` (see `createLogger`). */
+  logger?: FastifyBaseLogger;
+  /** The built UI (default `web/dist` of this package). */
+  uiDir?: string;
+}
+
+/** Never log secrets: auth headers, cookies, idempotency keys (bodies are never logged). */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["idempotency-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+];
+
+export function createLogger(level: LogLevel): Logger {
+  return pino({ level, base: { service: 'moments-webchat' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The WebSocket endpoint bound to this app's HTTP server. */
+    webchatWs: WsUpgrade;
+  }
+}
+
+/**
+ * The Fastify app: every route of protocol.md under `config.root`, the error table, `/ws`,
+ * metrics and the UI. Not listening yet (`app.listen` or `app.inject`). Closing the app closes
+ * its WebSockets (1001) but not the service: the caller owns it.
+ */
+export function buildApp(opts: BuildAppOptions): FastifyInstance {
+  const { config, service, metrics } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimit,
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    trustProxy: false,
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+
+  // Only application/json bodies (Fastify would also take text/plain).
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler(errorHandler({ bodyLimit: config.bodyLimit }));
+  const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
+  app.setNotFoundHandler(notFoundHandler(createSpaFallback({ root: config.root, uiDir })));
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+
+  const guard = createMethodGuard();
+  guard.collect(app);
+
+  const deps: RouteDeps = { service, config, metrics };
+  const prefix = config.root;
+  app.register(chatRoutes, { ...deps, prefix });
+  app.register(conversationRoutes, { ...deps, prefix });
+  app.register(debugRoutes, { ...deps, prefix });
+  app.register(timelineRoutes, { ...deps, prefix });
+  app.register(profileRoutes, { ...deps, prefix });
+  app.register(healthRoutes, { ...deps, prefix });
+  app.register(
+    async (ws) => {
+      // A plain GET of the WebSocket path (no Upgrade header) reaches Fastify.
+      ws.get('/ws', async (_request, reply) => sendError(reply, 'bad_request', 'this endpoint needs a WebSocket upgrade'));
+    },
+    { prefix },
+  );
+  app.register(uiRoutes, { root: config.root, uiDir, prefix });
+  app.register(guard.plugin);
+
+  const wsUpgrade = attachWebSocket(app.server, {
+    root: config.root,
+    service,
+    metrics,
+    logger: app.log,
+    maxMessageBytes: config.wsMaxMessage,
+    pingIntervalMs: config.wsPingIntervalMs,
+    pongTimeoutMs: config.wsPongTimeoutMs,
+  });
+  app.decorate('webchatWs', wsUpgrade);
+  app.addHook('preClose', async () => {
+    await wsUpgrade.close();
+  });
+  return app;
+}
