@@ -125,8 +125,8 @@ export function prepareStatements(db: Database) {
       CONVERSATION_TABLES.map((t) => [t, p(`DELETE FROM ${t} WHERE conv_id = ?`)]),
     ) as Record<(typeof CONVERSATION_TABLES)[number], Statement>,
     /** Blocks of the conversation that no other conversation references (run before its conversation_blocks go). */
-    deleteOrphanBlocks: p(`DELETE FROM blocks WHERE hash IN (SELECT hash FROM conversation_blocks WHERE conv_id = ?1)
-      AND NOT EXISTS (SELECT 1 FROM conversation_blocks o WHERE o.hash = blocks.hash AND o.conv_id <> ?1)`),
+    deleteOrphanBlocks: p(`DELETE FROM blocks WHERE hash IN (SELECT hash FROM conversation_blocks WHERE conv_id = @convId)
+      AND NOT EXISTS (SELECT 1 FROM conversation_blocks o WHERE o.hash = blocks.hash AND o.conv_id <> @convId)`),
     insertTombstone: p(`INSERT INTO tombstones (conv_id, deleted_at_ms) VALUES (?, ?) ON CONFLICT (conv_id) DO NOTHING`),
     expireIdempotency: p(`DELETE FROM idempotency WHERE rowid IN
       (SELECT rowid FROM idempotency WHERE ended_at_ms IS NOT NULL AND ended_at_ms < ? LIMIT ?)`),

@@ -106,7 +106,7 @@ export class SqliteStore implements Store {
           entities: (st.listEntities.all(convId) as EntityDbRow[]).map(toEntity),
         })),
         deleteConversation: this.db.transaction((convId: string, atMs: number) => {
-          st.deleteOrphanBlocks.run(convId); // reads conversation_blocks, so before that table is cleared
+          st.deleteOrphanBlocks.run({ convId }); // reads conversation_blocks, so before that table is cleared
           for (const table of CONVERSATION_TABLES) st.deleteFrom[table].run(convId);
           st.insertTombstone.run(convId, atMs);
         }),
