@@ -36,6 +36,11 @@ export class ExecutionHandle {
     return r.finished ? { status: 'cancelled', outcome: r.outcome } : { status: 'already_finished', outcome: r.outcome };
   }
 
+  /** Calls `fn` synchronously when the run ends (after the session freed its slot). */
+  onSettled(fn: (o: RunOutcome) => void): void {
+    this.run.onSettled(fn);
+  }
+
   /** Resolves with the outcome (never rejects). */
   wait(): Promise<RunOutcome> {
     return this.run.done;

@@ -14,7 +14,7 @@ import type { TimelineSnapshot } from '../protocol/timeline';
 export interface WsLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
-  send(data: string | Buffer, cb?: (err?: Error) => void): void;
+  send(data: string | Buffer, options: { binary?: boolean }, cb?: (err?: Error) => void): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
   on(event: 'close', fn: () => void): void;

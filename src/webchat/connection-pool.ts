@@ -1,0 +1,108 @@
+import { CLOSE_CODES } from '../protocol/errors';
+import type { WsLike } from './chat-service';
+import type { LogEntry } from './conversation-log';
+import type { WebchatMetrics } from './webchat-metrics';
+
+const OPEN = 1;
+/** Replay pauses when this much is buffered for the socket, until the kernel takes it. */
+const REPLAY_HIGH_WATER = 1 << 20;
+
+/** One client socket of a conversation. */
+export class SocketConn {
+  lastSentSeq = 0;
+  mode: 'replay' | 'live' = 'replay';
+  closed = false;
+
+  constructor(readonly ws: WsLike, private readonly sendLimitBytes: number, private readonly metrics: WebchatMetrics) {
+    ws.on('close', () => (this.closed = true));
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.ws.readyState === OPEN;
+  }
+
+  /** Control frames (hello, pong, resync) go to this socket only. */
+  sendControl(json: string): void {
+    if (this.isOpen) this.ws.send(json, { binary: false });
+  }
+
+  /** Live delivery: never waits; over the byte bound the socket is closed 1013 (D15). */
+  sendLive(e: LogEntry): void {
+    if (!this.isOpen || e.seq <= this.lastSentSeq) return;
+    if (this.ws.bufferedAmount + e.buf.length > this.sendLimitBytes) {
+      this.close(CLOSE_CODES.overflow, 'send buffer over its limit: reconnect with since');
+      this.metrics.socketDropped('overflow');
+      return;
+    }
+    this.ws.send(e.buf, { binary: false });
+    this.lastSentSeq = e.seq;
+    this.metrics.framesSent(1);
+  }
+
+  /** Replay at the socket's pace: waits for the kernel to take data when too much is buffered. */
+  async sendPaced(entries: readonly LogEntry[]): Promise<void> {
+    let sent = 0;
+    for (const e of entries) {
+      if (!this.isOpen) return;
+      if (e.seq <= this.lastSentSeq) continue;
+      if (this.ws.bufferedAmount > REPLAY_HIGH_WATER) {
+        await new Promise<void>((resolve) => this.ws.send(e.buf, { binary: false }, () => resolve()));
+      } else {
+        this.ws.send(e.buf, { binary: false });
+      }
+      this.lastSentSeq = e.seq;
+      sent++;
+    }
+    this.metrics.framesSent(sent);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+}
+
+/**
+ * The sockets of one conversation. Broadcast never blocks: each socket has its own byte bound
+ * and is closed 1013 when it is over it; the producer and the other sockets never wait.
+ */
+export class ConnectionPool {
+  private readonly conns = new Set<SocketConn>();
+
+  constructor(private readonly metrics: WebchatMetrics) {}
+
+  add(c: SocketConn): void {
+    this.conns.add(c);
+    this.metrics.socketsChanged(1);
+    c.ws.on('close', () => this.remove(c));
+  }
+
+  remove(c: SocketConn): void {
+    if (this.conns.delete(c)) this.metrics.socketsChanged(-1);
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  /** Live frames to every socket in live mode (replaying sockets read them from the log). */
+  broadcast(entries: readonly LogEntry[]): void {
+    for (const c of this.conns) {
+      if (c.mode !== 'live') continue;
+      for (const e of entries) {
+        c.sendLive(e);
+        if (c.closed) break;
+      }
+    }
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const c of [...this.conns]) c.close(code, reason);
+    this.conns.clear();
+  }
+}

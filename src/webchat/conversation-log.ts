@@ -1,0 +1,213 @@
+import type { AnyFrameEvent } from '../protocol/frames';
+import type { GroupCommitter, CommitParticipant } from './group-committer';
+import type { CommitBatch, ConversationRow, RunRow, Store } from './store/store';
+import { TimelineProjection } from './timeline-projection';
+import type { AnyFrameSpec } from './translator';
+import type { WebchatMetrics } from './webchat-metrics';
+
+/** A committed frame as delivered: the exact envelope JSON (and its bytes, encoded once). */
+export interface LogEntry {
+  seq: number;
+  json: string;
+  buf: Buffer;
+}
+
+interface PendingEntry extends LogEntry {
+  event: AnyFrameEvent;
+  createdAtMs: number;
+}
+
+export type LogListener = (entries: readonly LogEntry[]) => void;
+
+export interface ConversationLogOptions {
+  convId: string;
+  epoch: string;
+  lastSeq: number;
+  store: Store;
+  committer: GroupCommitter;
+  metrics: WebchatMetrics;
+  projection: TimelineProjection;
+  /** Open runs / pauses loaded from the store (their CAS state). */
+  openRuns: RunRow[];
+  openPauses: string[];
+  /** Known closed runs (recent), so their late frames are fenced and cancel can answer. */
+  closedRuns: RunRow[];
+  /** The conversation row to create on first commit, and its current head fields. */
+  row: () => ConversationRow;
+  hotWindow?: number;
+}
+
+/**
+ * The per-conversation log (D1, D2): `append` assigns the next seq synchronously and applies the
+ * run/pause compare-and-set (a second terminal, or any frame of a closed run, is dropped); the
+ * group committer makes it durable; only then is it visible — to listeners (sockets), readers
+ * and the projection, in seq order.
+ */
+export class ConversationLog implements CommitParticipant {
+  readonly convId: string;
+  epoch: string;
+  private lastAssigned: number;
+  private committedSeq: number;
+  private readonly runs = new Map<string, RunRow>();
+  private readonly pauses = new Map<string, 'open' | 'closed'>();
+  private pending: PendingEntry[] = [];
+  private hot: LogEntry[] = [];
+  private readonly hotMax: number;
+  private readonly listeners = new Set<LogListener>();
+  private waiters: { seq: number; resolve: () => void }[] = [];
+  readonly projection: TimelineProjection;
+  lastActivityMs = Date.now();
+
+  constructor(private readonly o: ConversationLogOptions) {
+    this.convId = o.convId;
+    this.epoch = o.epoch;
+    this.lastAssigned = o.lastSeq;
+    this.committedSeq = o.lastSeq;
+    this.projection = o.projection;
+    this.hotMax = o.hotWindow ?? 20_000;
+    for (const r of o.openRuns) this.runs.set(r.inferenceId, r);
+    for (const r of o.closedRuns) if (!this.runs.has(r.inferenceId)) this.runs.set(r.inferenceId, r);
+    for (const p of o.openPauses) this.pauses.set(p, 'open');
+  }
+
+  get lastSeq(): number {
+    return this.committedSeq;
+  }
+  /** Highest seq assigned (committed or not). */
+  get headSeq(): number {
+    return this.lastAssigned;
+  }
+  get batch(): CommitBatch {
+    return this.o.committer.batch;
+  }
+  runState(inferenceId: string): RunRow | undefined {
+    return this.runs.get(inferenceId);
+  }
+  isPauseOpen(pauseId: string): boolean {
+    return this.pauses.get(pauseId) === 'open';
+  }
+
+  /**
+   * Appends a frame; returns its seq, or null when the compare-and-set dropped it (a frame of a
+   * closed or unknown run, a second run.end, a second resolution of a pause).
+   */
+  append(spec: AnyFrameSpec): number | null {
+    if (this.sealed) return null;
+    const now = Date.now();
+    let runRow: RunRow | null = null;
+    if (spec.type === 'run.start') {
+      if (this.runs.has(spec.data.inferenceId)) return null;
+      runRow = { convId: this.convId, inferenceId: spec.data.inferenceId, turnId: spec.data.turnId, status: 'open', reason: null, startedAtMs: now, endedAtMs: null, endSeq: null };
+    } else if (spec.inferenceId) {
+      const r = this.runs.get(spec.inferenceId);
+      if (!r || r.status !== 'open') return null; // fenced
+      if (spec.type === 'run.end') runRow = { ...r, status: spec.data.status, reason: spec.data.reason, endedAtMs: now };
+    }
+    if (spec.type === 'debugger.pause') {
+      if (this.pauses.has(spec.data.pauseId)) return null;
+      this.pauses.set(spec.data.pauseId, 'open');
+    } else if (spec.type === 'debugger.resume') {
+      if (this.pauses.get(spec.data.pauseId) !== 'open') return null;
+      this.pauses.set(spec.data.pauseId, 'closed');
+    }
+    const seq = ++this.lastAssigned;
+    const event = { type: spec.type, id: spec.id, seq, stream_id: null, data: spec.data, metadata: spec.metadata } as AnyFrameEvent;
+    const json = JSON.stringify({ sem: true, event });
+    const entry: PendingEntry = { seq, json, buf: Buffer.from(json), event, createdAtMs: now };
+    this.pending.push(entry);
+    const batch = this.o.committer.batch;
+    batch.frames.push({ convId: this.convId, seq, epoch: this.epoch, type: spec.type, entityId: spec.id, json, createdAtMs: now });
+    if (runRow) {
+      if (spec.type === 'run.end') runRow.endSeq = seq;
+      this.runs.set(runRow.inferenceId, runRow);
+      batch.runs.push(runRow);
+    }
+    this.lastActivityMs = now;
+    this.o.metrics.framesAppended(1);
+    this.o.committer.note(this, seq);
+    return seq;
+  }
+
+  contribute(batch: CommitBatch, atMs: number): void {
+    const row = this.o.row();
+    const head = { lastSeq: this.lastAssigned, lastActivityMs: this.lastActivityMs };
+    batch.conversations.push({
+      convId: this.convId,
+      create: { ...row, ...head, epoch: this.epoch },
+      update: { ...head, title: row.title, stepMode: row.stepMode, busyPolicy: row.busyPolicy, runtimeKey: row.runtimeKey },
+    });
+    const p = this.projection.takeDirty(atMs);
+    if (p) batch.projections.push({ convId: this.convId, ...p });
+  }
+
+  committed(upToSeq: number): void {
+    let n = 0;
+    while (n < this.pending.length && this.pending[n]!.seq <= upToSeq) n++;
+    if (n === 0) return;
+    const done = this.pending.slice(0, n);
+    this.pending = this.pending.slice(n);
+    this.committedSeq = done[done.length - 1]!.seq;
+    for (const e of done) this.projection.apply(e.event, e.createdAtMs);
+    const entries: LogEntry[] = done.map((e) => ({ seq: e.seq, json: e.json, buf: e.buf }));
+    for (const e of entries) this.hot.push(e);
+    if (this.hot.length > this.hotMax * 1.25) this.hot = this.hot.slice(this.hot.length - this.hotMax);
+    for (const l of this.listeners) {
+      try {
+        l(entries);
+      } catch {
+        /* a listener's failure must not stop delivery to others */
+      }
+    }
+    if (this.waiters.length) {
+      const still: typeof this.waiters = [];
+      for (const w of this.waiters) (w.seq <= this.committedSeq ? w.resolve() : still.push(w));
+      this.waiters = still;
+    }
+    // the projection advanced: persist it with a later batch
+    this.o.committer.touch(this);
+  }
+
+  /** Resolves once `seq` is committed (durable and visible). */
+  waitCommitted(seq: number): Promise<void> {
+    if (seq <= this.committedSeq) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ seq, resolve }));
+  }
+
+  subscribe(l: LogListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Committed frames with seq > since, ascending, at most `limit` (hot window, else the store). */
+  async read(since: number, limit: number): Promise<LogEntry[]> {
+    const upTo = this.committedSeq;
+    if (since >= upTo) return [];
+    const first = this.hot[0];
+    if (first && first.seq <= since + 1) {
+      const start = since + 1 - first.seq;
+      return this.hot.slice(start, start + limit).filter((e) => e.seq <= upTo);
+    }
+    const rows = await this.o.store.readFrames(this.convId, since, limit);
+    return rows.filter((r) => r.seq <= upTo).map((r) => ({ seq: r.seq, json: r.json, buf: Buffer.from(r.json) }));
+  }
+
+  private sealed = false;
+  /** After delete: nothing is ever appended again. */
+  seal(): void {
+    this.sealed = true;
+  }
+
+  /** Runs of this conversation known in memory (open and recently closed). */
+  knownRuns(): RunRow[] {
+    return [...this.runs.values()];
+  }
+
+  /** True when nothing is waiting to be committed. */
+  get idle(): boolean {
+    return this.pending.length === 0;
+  }
+}

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import type { Turn } from '../inference/turn';
+import type { AnyFrameEvent } from '../protocol/frames';
+import { Conversation, type ConversationDeps, type QueuedPrompt } from './conversation';
+import { ConversationLog } from './conversation-log';
+import { closeInterruptedRun } from './conversation-recovery';
+import type { PromptRuntime } from './runtime-profile';
+import type { ConversationRow } from './store/store';
+import { TimelineProjection } from './timeline-projection';
+import { WebchatError } from './webchat-error';
+
+export interface ManagerOptions extends ConversationDeps {
+  /** Runtime of a conversation that has none yet (the default profile). */
+  defaultRuntime: () => PromptRuntime;
+  evictIdleMs: number;
+  hotWindow?: number;
+}
+
+const RECENT_RUNS = 50;
+
+/**
+ * Loads, keeps and unloads conversations: `get` returns the live conversation or loads it
+ * (turns, log head and epoch, projection replayed from its cursor, queue, open runs/pauses);
+ * eviction unloads idle ones without losing anything; start-up closes runs the previous
+ * process left open and drains queues.
+ */
+export class ConversationManager {
+  private readonly convs = new Map<string, Conversation>();
+  private readonly loading = new Map<string, Promise<Conversation | null>>();
+  private readonly deletedIds = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: ManagerOptions) {}
+
+  get loadedCount(): number {
+    return this.convs.size;
+  }
+  loaded(): Conversation[] {
+    return [...this.convs.values()];
+  }
+  peek(convId: string): Conversation | undefined {
+    return this.convs.get(convId);
+  }
+
+  /** True when the id was deleted (tombstone). */
+  async isDeleted(convId: string): Promise<boolean> {
+    if (this.deletedIds.has(convId)) return true;
+    const t = await this.o.store.isTombstoned(convId);
+    if (t) this.deletedIds.add(convId);
+    return t;
+  }
+
+  /**
+   * The conversation, loaded if needed. `create`: an unknown id gets an in-memory conversation
+   * (persisted by its first frame); otherwise null. A deleted id throws `conversation_deleted`.
+   */
+  async get(convId: string, create: boolean): Promise<Conversation | null> {
+    const live = this.convs.get(convId);
+    if (live) return live;
+    let p = this.loading.get(convId);
+    if (!p) {
+      p = this.load(convId, create).finally(() => this.loading.delete(convId));
+      this.loading.set(convId, p);
+    }
+    const c = await p;
+    if (!c && create) return this.get(convId, create);
+    return c;
+  }
+
+  private async load(convId: string, create: boolean): Promise<Conversation | null> {
+    if (await this.isDeleted(convId)) throw new WebchatError('conversation_deleted', `conversation ${convId} was deleted`);
+    const store = this.o.store;
+    const row = await store.getConversation(convId);
+    if (!row && !create) return null;
+    const rt = this.o.defaultRuntime();
+    const now = Date.now();
+    const r: ConversationRow = row ?? {
+      convId, title: '', createdAtMs: now, lastActivityMs: now, runtimeKey: rt.profile.slug, busyPolicy: rt.profile.busyPolicy,
+      stepMode: rt.profile.stepMode, principal: null, epoch: randomUUID(), lastSeq: 0,
+    };
+    const head = row ? await store.logHead(convId) : { lastSeq: 0, epoch: r.epoch };
+    const proj = row ? await store.loadProjection(convId) : { cursor: 0, entities: [] };
+    const projection = TimelineProjection.fromRows(proj.cursor, proj.entities);
+    // replay the log from the projection cursor, so the timeline is exact at its version
+    for (let since = proj.cursor; since < head.lastSeq; ) {
+      const frames = await store.readFrames(convId, since, 5000);
+      if (frames.length === 0) break;
+      for (const f of frames) projection.apply((JSON.parse(f.json) as { event: AnyFrameEvent }).event, f.createdAtMs);
+      since = frames[frames.length - 1]!.seq;
+    }
+    const runs = row ? await store.listRecentRuns(convId, RECENT_RUNS) : [];
+    const openRuns = row ? (await store.listOpenRuns()).filter((x) => x.convId === convId) : [];
+    const pauses = row ? await store.listOpenPauses(convId) : [];
+    const queueRows = row ? await store.listQueue(convId) : [];
+    const snapshots = row ? await store.loadTurns(convId) : [];
+    if (this.convs.has(convId)) return this.convs.get(convId)!;
+    const turns: Turn[] = snapshots.map((s) => ({ id: s.turnId, blocks: s.blocks, metadata: s.metadata, data: {} }));
+    const queue: QueuedPrompt[] = queueRows.map((q) => ({
+      turnId: q.turnId, prompt: q.prompt, runtime: q.runtime as PromptRuntime, idempotencyKey: q.idempotencyKey,
+      principal: q.principal, orderKey: q.orderKey, acceptedAtMs: q.acceptedAtMs,
+    }));
+    let conv!: Conversation;
+    const log = new ConversationLog({
+      convId, epoch: head.epoch ?? r.epoch, lastSeq: head.lastSeq, store, committer: this.o.committer, metrics: this.o.metrics, projection,
+      openRuns, openPauses: pauses.map((p) => p.pauseId), closedRuns: runs.filter((x) => x.status !== 'open'),
+      row: () => conv.row, hotWindow: this.o.hotWindow,
+    });
+    conv = new Conversation(r, log, turns, queue, this.o);
+    this.convs.set(convId, conv);
+    this.o.metrics.conversationsLoaded(this.convs.size);
+    return conv;
+  }
+
+  /** Deletes a conversation (it must exist). */
+  async delete(convId: string): Promise<void> {
+    const c = await this.get(convId, false);
+    if (!c || (c.log.headSeq === 0 && !(await this.o.store.getConversation(convId)))) {
+      throw new WebchatError('conversation_not_found', `conversation ${convId} not found`);
+    }
+    await c.delete();
+    this.deletedIds.add(convId);
+    this.convs.delete(convId);
+    this.o.metrics.conversationsLoaded(this.convs.size);
+  }
+
+  /** Start-up: close runs without run.end (`interrupted`), then drain stored queues. */
+  async recover(): Promise<{ closedRuns: number; drained: number }> {
+    const store = this.o.store;
+    const open = await store.listOpenRuns();
+    for (const run of open) {
+      const c = await this.get(run.convId, false);
+      if (c) closeInterruptedRun(c, run);
+    }
+    const withQueue = await store.listConversationsWithQueue();
+    for (const convId of withQueue) (await this.get(convId, false))?.drain();
+    await this.o.committer.flush();
+    return { closedRuns: open.length, drained: withQueue.length };
+  }
+
+  /** Unloads conversations with nothing in flight that were idle for `evictIdleMs`. */
+  sweep(now = Date.now()): number {
+    let n = 0;
+    for (const [id, c] of this.convs) {
+      if (c.evictable(this.o.evictIdleMs, now)) {
+        this.convs.delete(id);
+        n++;
+      }
+    }
+    if (n) this.o.metrics.conversationsLoaded(this.convs.size);
+    return n;
+  }
+
+  startSweeper(intervalMs = Math.max(1000, Math.min(this.o.evictIdleMs, 60_000))): void {
+    this.sweepTimer = setInterval(() => this.sweep(), intervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Shutdown: every active run ends `cancelled`/`shutdown`; everything is flushed. */
+  async shutdown(closeCode: number): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const c of this.convs.values()) c.stopActive('shutdown');
+    await this.o.committer.flush();
+    for (const c of this.convs.values()) c.coordinator.closeAll(closeCode, 'server shutting down');
+  }
+}

@@ -1,0 +1,368 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { ExecutionHandle } from '../inference/execution-handle';
+import type { RunOutcome } from '../inference/run';
+import { Session } from '../inference/session';
+import type { Turn } from '../inference/turn';
+import { CLOSE_CODES } from '../protocol/errors';
+import type { RunEndReason } from '../protocol/frames';
+import type { CancelResponse, ChatResponse, ConversationState } from '../protocol/http';
+import { entityIds } from '../protocol/ids';
+import type { PromptOutcome, WsLike } from './chat-service';
+import type { ConversationLog } from './conversation-log';
+import type { GroupCommitter } from './group-committer';
+import { buildRunBuilder, type ToolCatalog } from './run-builder';
+import { runtimeFingerprint, type PromptRuntime } from './runtime-profile';
+import type { ConversationRow, QueueRow, Store, TurnSnapshot } from './store/store';
+import { StreamCoordinator } from './stream-coordinator';
+import type { Translator } from './translator';
+import { WebchatError } from './webchat-error';
+import type { WebchatMetrics } from './webchat-metrics';
+import type { ToolLoopEngineBuilder } from '../inference/engine-builder';
+import type { LoopHooks } from '../inference/loop-hooks';
+
+export interface ConversationDeps {
+  store: Store;
+  committer: GroupCommitter;
+  metrics: WebchatMetrics;
+  translator: Translator;
+  catalog: ToolCatalog;
+  limits: { queueDepth: number; sendLimitBytes: number; maxToolResultBytes: number };
+  /** Loop hooks of a run (step controller); null = none. */
+  hooksFor?: (conv: Conversation, rt: PromptRuntime) => LoopHooks;
+}
+
+export interface QueuedPrompt {
+  turnId: string;
+  prompt: string;
+  runtime: PromptRuntime;
+  idempotencyKey: string | null;
+  principal: string | null;
+  orderKey: number;
+  acceptedAtMs: number;
+}
+
+interface ActiveRun {
+  handle: ExecutionHandle;
+  inferenceId: string;
+  turnId: string;
+  startedAtMs: number;
+  idem: { principal: string; key: string } | null;
+}
+
+export interface SubmitRequest {
+  prompt: string;
+  runtime: PromptRuntime;
+  idempotencyKey: string | null;
+  principal: string | null;
+}
+
+export const idemScope = (principal: string | null) => principal ?? 'anonymous';
+export const promptHash = (prompt: string) => createHash('sha256').update(prompt).digest('hex');
+
+/**
+ * One conversation: its Session (turns, one active inference), log, projection, sockets and the
+ * prompt queue (D7). Every observable change is a frame appended to the log (D1).
+ */
+export class Conversation {
+  readonly convId: string;
+  readonly session: Session;
+  readonly coordinator: StreamCoordinator;
+  private active: ActiveRun | null = null;
+  private queue: QueuedPrompt[];
+  private builder: { fingerprint: string; builder: ToolLoopEngineBuilder } | null = null;
+  private suppressDrain = false;
+  deleted = false;
+
+  constructor(
+    readonly row: ConversationRow,
+    readonly log: ConversationLog,
+    turns: Turn[],
+    queue: QueuedPrompt[],
+    private readonly d: ConversationDeps,
+  ) {
+    this.convId = row.convId;
+    this.queue = [...queue].sort((a, b) => a.orderKey - b.orderKey);
+    const placeholder = { build: () => { throw new Error('no runtime yet'); } };
+    this.session = new Session(row.convId, placeholder, turns);
+    this.coordinator = new StreamCoordinator(log, d.metrics);
+  }
+
+  get running(): ActiveRun | null {
+    return this.active;
+  }
+  get queued(): readonly QueuedPrompt[] {
+    return this.queue;
+  }
+  get socketCount(): number {
+    return this.coordinator.socketCount;
+  }
+
+  private assertAlive(): void {
+    if (this.deleted) throw new WebchatError('conversation_deleted', `conversation ${this.convId} was deleted`);
+  }
+
+  /** Accepts a prompt under the busy policy: start now (200), queue (202), reject (409), interrupt. */
+  async submit(req: SubmitRequest): Promise<PromptOutcome> {
+    this.assertAlive();
+    const policy = req.runtime.overrides?.busy_policy ?? req.runtime.profile.busyPolicy;
+    if (req.runtime.overrides?.step_mode !== undefined) this.setStepMode(req.runtime.overrides.step_mode);
+    const item: QueuedPrompt = {
+      turnId: randomUUID(), prompt: req.prompt, runtime: req.runtime, idempotencyKey: req.idempotencyKey,
+      principal: req.principal, orderKey: 0, acceptedAtMs: Date.now(),
+    };
+    if (this.active) {
+      if (policy === 'reject') {
+        throw new WebchatError('conversation_busy', 'a run is active and the busy policy is reject', { inference_id: this.active.inferenceId });
+      }
+      if (policy === 'interrupt') {
+        this.suppressDrain = true;
+        try {
+          this.active.handle.cancel('superseded');
+        } finally {
+          this.suppressDrain = false;
+        }
+      } else {
+        if (this.queue.length >= this.d.limits.queueDepth) {
+          throw new WebchatError('queue_full', `the queue is full (${this.d.limits.queueDepth})`, { queue_depth: this.queue.length });
+        }
+        return this.enqueue(item);
+      }
+    }
+    const started = this.start(item, false);
+    await this.log.waitCommitted(started.seq);
+    return { httpStatus: 200, body: this.startedBody(item, started.inferenceId, started.seq) };
+  }
+
+  private startedBody(item: { turnId: string; idempotencyKey: string | null; runtime: PromptRuntime }, inferenceId: string, seq: number): ChatResponse {
+    return {
+      status: 'started', conv_id: this.convId, session_id: this.convId, inference_id: inferenceId, turn_id: item.turnId,
+      idempotency_key: item.idempotencyKey, runtime_key: item.runtime.profile.slug, seq,
+    };
+  }
+
+  private async enqueue(item: QueuedPrompt): Promise<PromptOutcome> {
+    const position = this.queue.length + 1;
+    const seq = this.log.append({
+      type: 'run.queued', id: entityIds.queue(item.turnId), metadata: null, inferenceId: null,
+      data: { turnId: item.turnId, idempotencyKey: item.idempotencyKey, prompt: item.prompt, status: 'queued', reason: null, position, depth: position },
+    })!;
+    item.orderKey = seq;
+    const batch = this.log.batch;
+    batch.queueInserts.push(this.queueRow(item));
+    this.recordIdempotency(item);
+    this.queue.push(item);
+    await this.log.waitCommitted(seq);
+    return { httpStatus: 202, body: this.queuedBody(item, seq) };
+  }
+
+  private queuedBody(item: QueuedPrompt, seq: number): ChatResponse {
+    const idx = this.queue.indexOf(item);
+    return {
+      status: 'queued', conv_id: this.convId, session_id: this.convId, turn_id: item.turnId, idempotency_key: item.idempotencyKey,
+      runtime_key: item.runtime.profile.slug, queue_position: idx + 1, queue_depth: this.queue.length, seq,
+    };
+  }
+
+  private queueRow(item: QueuedPrompt): QueueRow {
+    return {
+      convId: this.convId, turnId: item.turnId, orderKey: item.orderKey, prompt: item.prompt, idempotencyKey: item.idempotencyKey,
+      principal: item.principal, runtime: item.runtime, acceptedAtMs: item.acceptedAtMs,
+    };
+  }
+
+  private recordIdempotency(item: QueuedPrompt): void {
+    if (!item.idempotencyKey) return;
+    this.log.batch.idempotency.push({
+      principal: idemScope(item.principal), key: item.idempotencyKey, convId: this.convId, turnId: item.turnId,
+      promptHash: promptHash(item.prompt), createdAtMs: item.acceptedAtMs, endedAtMs: null,
+    });
+  }
+
+  /**
+   * Starts a prompt now (synchronously): `run.queued started` (from the queue), `chat.message`,
+   * then the runner's `run.start`. A start failure never leaves the conversation busy.
+   */
+  private start(item: QueuedPrompt, fromQueue: boolean): { seq: number; inferenceId: string } {
+    if (fromQueue) {
+      this.log.append({
+        type: 'run.queued', id: entityIds.queue(item.turnId), metadata: null, inferenceId: null,
+        data: { turnId: item.turnId, idempotencyKey: item.idempotencyKey, prompt: item.prompt, status: 'started', reason: null, position: 0, depth: this.queue.length },
+      });
+      this.log.batch.queueDeletes.push({ convId: this.convId, turnId: item.turnId });
+    } else {
+      this.recordIdempotency(item);
+    }
+    if (!this.row.title) this.row.title = item.prompt.slice(0, 80);
+    this.row.runtimeKey = item.runtime.profile.slug;
+    this.row.busyPolicy = item.runtime.profile.busyPolicy;
+    const seq = this.log.append({
+      type: 'chat.message', id: entityIds.userMessage(item.turnId), metadata: null, inferenceId: null,
+      data: { schemaVersion: 1, role: 'user', content: item.prompt, turnId: item.turnId },
+    })!;
+    const inferenceId = randomUUID();
+    try {
+      this.session.builder = this.builderFor(item.runtime, item.principal);
+      this.session.appendNewTurnFromUserPrompt(item.prompt, item.turnId);
+      const handle = this.session.startInference({ inferenceId });
+      this.active = {
+        handle, inferenceId, turnId: item.turnId, startedAtMs: Date.now(),
+        idem: item.idempotencyKey ? { principal: idemScope(item.principal), key: item.idempotencyKey } : null,
+      };
+      this.d.metrics.runStarted();
+      handle.onSettled((o) => this.onRunSettled(o));
+    } catch (err) {
+      this.log.append({
+        type: 'log', id: `log-${randomUUID()}`, metadata: null, inferenceId: null,
+        data: { id: `log-${randomUUID()}`, level: 'error', message: `could not start the run: ${(err as Error).message}`, fields: { turnId: item.turnId } },
+      });
+      if (item.idempotencyKey) this.markIdemEnded(idemScope(item.principal), item.idempotencyKey);
+      throw new WebchatError('internal', `could not start the run: ${(err as Error).message}`);
+    }
+    return { seq, inferenceId };
+  }
+
+  private builderFor(rt: PromptRuntime, principal: string | null): ToolLoopEngineBuilder {
+    const fingerprint = runtimeFingerprint(rt);
+    if (this.builder?.fingerprint === fingerprint) return this.builder.builder;
+    const builder = buildRunBuilder(rt, {
+      catalog: this.d.catalog,
+      sink: { publish: (e) => { const spec = this.d.translator.translate(e, { convId: this.convId, runtimeKey: this.row.runtimeKey }); if (spec) this.log.append(spec); } },
+      snapshotHook: (phase, turn, run) => this.saveSnapshot(phase, turn, run.inferenceId),
+      hooks: this.d.hooksFor ? this.d.hooksFor(this, rt) : {},
+      principal,
+      maxToolResultBytes: this.d.limits.maxToolResultBytes,
+    });
+    this.builder = { fingerprint, builder };
+    return builder;
+  }
+
+  saveSnapshot(phase: TurnSnapshot['phase'], turn: Turn, inferenceId: string | null): Promise<void> {
+    if (this.deleted) return Promise.resolve();
+    return this.d.store.saveTurnSnapshot({
+      convId: this.convId, turnId: turn.id, phase, inferenceId, status: (turn.metadata.status as string | undefined) ?? null,
+      createdAtMs: Date.now(), blocks: turn.blocks, metadata: turn.metadata as Record<string, unknown>,
+    });
+  }
+
+  private markIdemEnded(principal: string, key: string): void {
+    this.log.batch.idempotencyEnded.push({ principal, key, endedAtMs: Date.now() });
+    this.d.committer.touch(this.log);
+  }
+
+  private onRunSettled(o: RunOutcome): void {
+    const a = this.active;
+    if (!a || a.inferenceId !== o.inferenceId) return;
+    this.active = null;
+    if (a.idem) this.markIdemEnded(a.idem.principal, a.idem.key);
+    this.d.metrics.runEnded(o.status);
+    if (!this.suppressDrain) this.drain();
+  }
+
+  /** Starts queued prompts in order while the slot is free. */
+  drain(): void {
+    while (!this.active && !this.deleted && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      try {
+        this.start(next, true);
+      } catch {
+        this.log.append({
+          type: 'run.queued', id: entityIds.queue(next.turnId), metadata: null, inferenceId: null,
+          data: { turnId: next.turnId, idempotencyKey: next.idempotencyKey, prompt: next.prompt, status: 'dropped', reason: 'start_failed', position: 0, depth: this.queue.length },
+        });
+      }
+    }
+  }
+
+  /** Stops the active run (D6). Never awaits the runner. */
+  async cancel(inferenceId: string | null, clearQueue: boolean): Promise<CancelResponse> {
+    this.assertAlive();
+    if (clearQueue) this.dropQueue('cleared');
+    const a = this.active;
+    if (a && (!inferenceId || inferenceId === a.inferenceId)) {
+      a.handle.cancel('user_cancel');
+    } else if (!inferenceId) {
+      return { status: 'not_running' };
+    }
+    const id = inferenceId ?? a!.inferenceId;
+    const run = this.log.runState(id);
+    if (!run) throw new WebchatError('stale_inference', `inference ${id} is not the active one`, { inference_id: id, active_inference_id: this.active?.inferenceId ?? null });
+    if (run.status === 'open') return { status: 'not_running' };
+    if (run.status === 'cancelled' && run.reason === 'user_cancel' && run.endSeq !== null) {
+      await this.log.waitCommitted(run.endSeq);
+      return { status: 'cancelled', inference_id: id, seq: run.endSeq };
+    }
+    return { status: 'already_finished', inference_id: id, run_status: run.status };
+  }
+
+  dropQueue(reason: string): void {
+    for (const q of this.queue) {
+      this.log.append({
+        type: 'run.queued', id: entityIds.queue(q.turnId), metadata: null, inferenceId: null,
+        data: { turnId: q.turnId, idempotencyKey: q.idempotencyKey, prompt: q.prompt, status: 'dropped', reason, position: 0, depth: 0 },
+      });
+      this.log.batch.queueDeletes.push({ convId: this.convId, turnId: q.turnId });
+      if (q.idempotencyKey) this.markIdemEnded(idemScope(q.principal), q.idempotencyKey);
+    }
+    this.queue = [];
+  }
+
+  /** Cancels the active run with `reason` (delete, shutdown, interrupt). */
+  stopActive(reason: RunEndReason): void {
+    this.active?.handle.cancel(reason);
+  }
+
+  setStepMode(enabled: boolean): number | null {
+    this.assertAlive();
+    if (this.row.stepMode === enabled) return null;
+    this.row.stepMode = enabled;
+    return this.log.append({ type: 'step.mode', id: entityIds.stepMode(this.convId), metadata: null, inferenceId: null, data: { enabled } });
+  }
+
+  /** Delete: one `run.end deleted`, queue dropped, nothing appended afterwards, sockets 4404. */
+  async delete(): Promise<void> {
+    this.deleted = true;
+    this.suppressDrain = true;
+    this.dropQueue('deleted');
+    this.stopActive('deleted');
+    await this.d.committer.flush();
+    this.log.seal();
+    await this.d.store.deleteConversation(this.convId, Date.now());
+    this.coordinator.closeAll(CLOSE_CODES.deleted, 'conversation deleted');
+  }
+
+  /** Replays the current state of an accepted prompt (idempotency). */
+  replayState(turnId: string, idempotencyKey: string | null): PromptOutcome {
+    const q = this.queue.find((x) => x.turnId === turnId);
+    if (q) return { httpStatus: 202, body: this.queuedBody(q, q.orderKey) };
+    const run = this.log.knownRuns().find((r) => r.turnId === turnId);
+    const msg = this.log.projection.snapshotEntity(entityIds.userMessage(turnId));
+    const runtimeKey = this.row.runtimeKey;
+    if (run && msg) {
+      return { httpStatus: 200, body: { status: 'started', conv_id: this.convId, session_id: this.convId, inference_id: run.inferenceId, turn_id: turnId, idempotency_key: idempotencyKey, runtime_key: runtimeKey, seq: msg.firstSeq } };
+    }
+    return { httpStatus: 202, body: { status: 'queued', conv_id: this.convId, session_id: this.convId, turn_id: turnId, idempotency_key: idempotencyKey, runtime_key: runtimeKey, queue_position: 0, queue_depth: this.queue.length, seq: 0 } };
+  }
+
+  attach(ws: WsLike, since: number | null, epoch: string | null) {
+    return this.coordinator.attach(ws, { since, epoch, runtimeKey: this.row.runtimeKey, sendLimitBytes: this.d.limits.sendLimitBytes });
+  }
+
+  state(): ConversationState {
+    const v = this.log.projection.conversation;
+    return {
+      conv_id: this.convId, title: this.row.title, created_at_ms: this.row.createdAtMs, last_activity_ms: this.log.lastActivityMs,
+      runtime_key: this.row.runtimeKey, busy_policy: this.row.busyPolicy,
+      running: this.active ? { inference_id: this.active.inferenceId, turn_id: this.active.turnId, started_at_ms: this.active.startedAtMs } : null,
+      queue: this.queue.map((q, i) => ({ turn_id: q.turnId, idempotency_key: q.idempotencyKey, position: i + 1, prompt: q.prompt })),
+      step_mode: this.row.stepMode,
+      open_pauses: v.openPauses.map((p) => ({ pause_id: p.pauseId, phase: p.phase, deadline_ms: p.deadlineMs, tool_call_ids: p.toolCallIds })),
+      last_seq: this.log.lastSeq, epoch: this.log.epoch,
+    };
+  }
+
+  /** Nothing would be lost by unloading it now. */
+  evictable(idleMs: number, now: number): boolean {
+    return !this.active && this.queue.length === 0 && this.coordinator.socketCount === 0 && this.log.idle
+      && this.log.projection.conversation.openPauses.length === 0 && now - this.log.lastActivityMs >= idleMs;
+  }
+}

@@ -1,0 +1,68 @@
+import { ConversationManager } from './conversation-manager';
+import { GroupCommitter } from './group-committer';
+import { ProfileRegistry } from './profile-registry';
+import { ToolCatalog } from './run-builder';
+import { SqliteStore } from './store/sqlite-store';
+import type { Store } from './store/store';
+import { Translator } from './translator';
+import { noopMetrics, type WebchatMetrics } from './webchat-metrics';
+import { WebchatService } from './webchat-service';
+
+export interface ChatServiceOptions {
+  /** SQLite file path or `:memory:` (ignored when `store` is given). */
+  dbPath?: string;
+  store?: Store;
+  profiles?: ProfileRegistry;
+  catalog?: ToolCatalog;
+  translator?: Translator;
+  metrics?: WebchatMetrics;
+  queueDepth?: number;
+  sendLimitBytes?: number;
+  maxToolResultBytes?: number;
+  evictIdleMs?: number;
+  commitWindowMs?: number;
+  /** Called with store health changes (logging). */
+  onStoreHealth?: (healthy: boolean, err?: unknown) => void;
+}
+
+export const SERVICE_DEFAULTS = {
+  queueDepth: 16,
+  sendLimitBytes: 8 * 1024 * 1024,
+  maxToolResultBytes: 64 * 1024,
+  evictIdleMs: 300_000,
+  commitWindowMs: 2,
+};
+
+/**
+ * Wires the webchat runtime: store (migrated), group committer, profiles, conversation manager;
+ * closes runs a previous process left open and drains stored queues before answering.
+ */
+export async function createChatService(o: ChatServiceOptions = {}): Promise<WebchatService> {
+  const metrics = o.metrics ?? noopMetrics;
+  const store = o.store ?? new SqliteStore({ path: o.dbPath ?? './data/webchat.db' });
+  await store.migrate();
+  const committer = new GroupCommitter(store, {
+    windowMs: o.commitWindowMs ?? SERVICE_DEFAULTS.commitWindowMs,
+    maxFrames: 2000,
+    metrics,
+    onHealth: o.onStoreHealth,
+  });
+  const profiles = o.profiles ?? new ProfileRegistry();
+  const manager = new ConversationManager({
+    store,
+    committer,
+    metrics,
+    translator: o.translator ?? new Translator(),
+    catalog: o.catalog ?? new ToolCatalog(),
+    limits: {
+      queueDepth: o.queueDepth ?? SERVICE_DEFAULTS.queueDepth,
+      sendLimitBytes: o.sendLimitBytes ?? SERVICE_DEFAULTS.sendLimitBytes,
+      maxToolResultBytes: o.maxToolResultBytes ?? SERVICE_DEFAULTS.maxToolResultBytes,
+    },
+    defaultRuntime: () => ({ profile: profiles.default, overrides: null }),
+    evictIdleMs: o.evictIdleMs ?? SERVICE_DEFAULTS.evictIdleMs,
+  });
+  await manager.recover();
+  manager.startSweeper();
+  return new WebchatService(store, committer, manager, profiles);
+}

@@ -1,0 +1,121 @@
+import { emptyBatch, type CommitBatch, type Store } from './store/store';
+import type { WebchatMetrics } from './webchat-metrics';
+
+/** What the committer needs from a conversation log. */
+export interface CommitParticipant {
+  readonly convId: string;
+  /** Adds the log's own rows (conversation head, projection) to the batch about to commit. */
+  contribute(batch: CommitBatch, atMs: number): void;
+  /** The batch committed: frames up to the last appended-before-commit seq are durable. */
+  committed(upToSeq: number): void;
+}
+
+export interface GroupCommitterOptions {
+  windowMs: number;
+  /** Commit early when this many frames are pending. */
+  maxFrames: number;
+  metrics: WebchatMetrics;
+  onHealth?(healthy: boolean, err?: unknown): void;
+}
+
+/**
+ * Group commit (D2): frames of every conversation accumulate for `windowMs` and commit in one
+ * transaction, with everything that must become durable with them. Commits are serial, so seq
+ * order is commit order. A failed commit is retried with backoff until it succeeds; meanwhile
+ * nothing new becomes visible and the store reports unhealthy.
+ */
+export class GroupCommitter {
+  private pending: CommitBatch = emptyBatch();
+  private pendingParticipants = new Map<CommitParticipant, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  healthy = true;
+
+  constructor(private readonly store: Store, private readonly opts: GroupCommitterOptions) {}
+
+  /** The batch being filled; appenders push their rows into it synchronously. */
+  get batch(): CommitBatch {
+    return this.pending;
+  }
+
+  /** Registers that `p` appended up to `seq` into the pending batch. */
+  note(p: CommitParticipant, seq: number): void {
+    this.pendingParticipants.set(p, Math.max(seq, this.pendingParticipants.get(p) ?? 0));
+    this.schedule();
+  }
+
+  /** A participant with no new frame but rows to write (e.g. projection). */
+  touch(p: CommitParticipant): void {
+    if (!this.pendingParticipants.has(p)) this.pendingParticipants.set(p, 0);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.running) return;
+    if (this.pending.frames.length >= this.opts.maxFrames) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.running = this.run();
+      return;
+    }
+    if (!this.timer) this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.running) this.running = this.run();
+    }, this.opts.windowMs);
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.pendingParticipants.size > 0) {
+        const batch = this.pending;
+        const parts = this.pendingParticipants;
+        this.pending = emptyBatch();
+        this.pendingParticipants = new Map();
+        const now = Date.now();
+        for (const p of parts.keys()) p.contribute(batch, now);
+        await this.commitWithRetry(batch);
+        for (const [p, seq] of parts) if (seq > 0) p.committed(seq);
+      }
+    } finally {
+      this.running = null;
+      if (this.pendingParticipants.size > 0) this.schedule();
+    }
+  }
+
+  private async commitWithRetry(batch: CommitBatch): Promise<void> {
+    let delay = 50;
+    for (;;) {
+      const t0 = performance.now();
+      try {
+        await this.store.commit(batch);
+        this.opts.metrics.commitLatencyMs(performance.now() - t0, batch.frames.length);
+        if (!this.healthy) {
+          this.healthy = true;
+          this.opts.onHealth?.(true);
+        }
+        return;
+      } catch (err) {
+        this.opts.metrics.commitFailed();
+        if (this.healthy) {
+          this.healthy = false;
+        }
+        this.opts.onHealth?.(false, err);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  /** Resolves when everything appended so far is committed. */
+  async flush(): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      if (this.running) await this.running;
+      else if (this.pendingParticipants.size > 0) this.running = this.run();
+      else return;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createChatService } from './create-chat-service';
+import { ProfileRegistry } from './profile-registry';
+import { DEMO_PROFILE } from './runtime-profile';
+import { FakeSocket } from './testing/fake-socket';
+import type { WebchatService } from './webchat-service';
+
+let svc: WebchatService | null = null;
+afterEach(async () => {
+  await svc?.close();
+  svc = null;
+});
+
+async function service() {
+  svc = await createChatService({ dbPath: ':memory:', profiles: new ProfileRegistry([{ ...DEMO_PROFILE, chunkDelayMs: 1 }]) });
+  return svc;
+}
+
+const prompt = (s: WebchatService, text: string, convId = 'c1', extra: Partial<Parameters<WebchatService['submitPrompt']>[0]> = {}) =>
+  s.submitPrompt({ prompt: text, convId, runtimeKey: null, idempotencyKey: null, overrides: null, principal: null, ...extra });
+
+describe('WebchatService (runtime, no HTTP)', () => {
+  it('streams one prompt with a tool call to a socket in contiguous seq order', async () => {
+    const s = await service();
+    const ws = new FakeSocket();
+    await s.attachSocket('c1', ws, { since: null, epoch: null }, null);
+    const r = await prompt(s, 'What is 2+3?');
+    expect(r.httpStatus).toBe(200);
+    await ws.waitRunEnds(1);
+    const frames = ws.logFrames();
+    expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i + 1));
+    const types = frames.map((f) => f.type);
+    expect(types[0]).toBe('chat.message');
+    expect(types[1]).toBe('run.start');
+    expect(types).toContain('tool.start');
+    expect(types).toContain('tool.result');
+    expect(types[types.length - 1]).toBe('run.end');
+    expect(frames.find((f) => f.type === 'run.end')!.data.status).toBe('completed');
+    const finals = frames.filter((f) => f.type === 'llm.final').map((f) => f.data.text);
+    expect(finals[finals.length - 1]).toBe('The answer is 5.');
+    const tl = await s.getTimeline('c1');
+    expect(tl.version).toBe(frames.length);
+    const ev = await s.readEvents('c1', 0, 1000, null);
+    expect(ev.frames.map((f: any) => f.event.seq)).toEqual(frames.map((f) => f.seq));
+  });
+
+  it('queues a second prompt and runs it after the first', async () => {
+    const s = await service();
+    const ws = new FakeSocket();
+    await s.attachSocket('c1', ws, { since: null, epoch: null }, null);
+    await prompt(s, '/stream 20 1');
+    const q = await prompt(s, 'second');
+    expect(q.httpStatus).toBe(202);
+    await ws.waitRunEnds(2);
+    const types = ws.logFrames().map((f) => f.type);
+    expect(types.filter((t) => t === 'run.queued')).toHaveLength(2);
+    const st = await s.getConversation('c1', null);
+    expect(st.queue).toEqual([]);
+    expect(st.running).toBeNull();
+  });
+
+  it('cancel mid-stream: one run.end cancelled, next prompt starts', async () => {
+    const s = await service();
+    const ws = new FakeSocket();
+    await s.attachSocket('c1', ws, { since: null, epoch: null }, null);
+    const r = await prompt(s, '/stream 500 2');
+    await ws.waitFor(() => ws.events().some((e) => e.type === 'llm.delta'));
+    const c = await s.cancel('c1', { inferenceId: null, clearQueue: false }, null);
+    expect(c.status).toBe('cancelled');
+    const again = await s.cancel('c1', { inferenceId: (r.body as any).inference_id, clearQueue: false }, null);
+    expect(again).toEqual(c);
+    const r2 = await prompt(s, 'hello');
+    expect(r2.httpStatus).toBe(200);
+    await ws.waitRunEnds(2);
+    const ends = ws.logFrames().filter((f) => f.type === 'run.end');
+    expect(ends.map((e) => e.data.status)).toEqual(['cancelled', 'completed']);
+  });
+});
