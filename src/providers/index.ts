@@ -1,9 +1,11 @@
 import type { Engine } from '../inference/engine';
 import { AnthropicEngine } from './anthropic/anthropic-engine';
 import { OpenAIChatEngine } from './openai-chat/openai-chat-engine';
+import { OpenAIResponsesEngine } from './openai-responses/openai-responses-engine';
 import type { ProviderEngineOptions } from './shared/engine-options';
 
 export { OpenAIChatEngine, type OpenAIChatEngineOptions } from './openai-chat/openai-chat-engine';
+export { OpenAIResponsesEngine, type OpenAIResponsesEngineOptions } from './openai-responses/openai-responses-engine';
 export { AnthropicEngine, type AnthropicEngineOptions } from './anthropic/anthropic-engine';
 export type { ProviderEngineOptions, ThinkingOptions, StopReason } from './shared/engine-options';
 export { classifyProviderError, parseRetryAfterMs, redactSecrets } from './shared/errors';
@@ -23,6 +25,8 @@ export function createEngine(config: ProviderConfig): Engine {
   switch (provider) {
     case 'openai':
       return new OpenAIChatEngine(opts);
+    case 'openai-responses':
+      return new OpenAIResponsesEngine(opts);
     case 'anthropic':
       return new AnthropicEngine(opts);
     default:
