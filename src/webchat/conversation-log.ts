@@ -1,6 +1,6 @@
 import type { AnyFrameEvent } from '../protocol/frames';
 import type { GroupCommitter, CommitParticipant } from './group-committer';
-import type { CommitBatch, ConversationRow, RunRow, Store } from './store/store';
+import type { CommitBatch, ConversationRow, PauseRow, RunRow, Store } from './store/store';
 import { TimelineProjection } from './timeline-projection';
 import type { AnyFrameSpec } from './translator';
 import type { WebchatMetrics } from './webchat-metrics';
@@ -29,7 +29,7 @@ export interface ConversationLogOptions {
   projection: TimelineProjection;
   /** Open runs / pauses loaded from the store (their CAS state). */
   openRuns: RunRow[];
-  openPauses: string[];
+  openPauses: PauseRow[];
   /** Known closed runs (recent), so their late frames are fenced and cancel can answer. */
   closedRuns: RunRow[];
   /** The conversation row to create on first commit, and its current head fields. */
@@ -49,7 +49,7 @@ export class ConversationLog implements CommitParticipant {
   private lastAssigned: number;
   private committedSeq: number;
   private readonly runs = new Map<string, RunRow>();
-  private readonly pauses = new Map<string, 'open' | 'closed'>();
+  private readonly pauses = new Map<string, PauseRow>();
   private pending: PendingEntry[] = [];
   private hot: LogEntry[] = [];
   private readonly hotMax: number;
@@ -67,7 +67,7 @@ export class ConversationLog implements CommitParticipant {
     this.hotMax = o.hotWindow ?? 20_000;
     for (const r of o.openRuns) this.runs.set(r.inferenceId, r);
     for (const r of o.closedRuns) if (!this.runs.has(r.inferenceId)) this.runs.set(r.inferenceId, r);
-    for (const p of o.openPauses) this.pauses.set(p, 'open');
+    for (const p of o.openPauses) this.pauses.set(p.pauseId, p);
   }
 
   get lastSeq(): number {
@@ -84,7 +84,8 @@ export class ConversationLog implements CommitParticipant {
     return this.runs.get(inferenceId);
   }
   isPauseOpen(pauseId: string): boolean {
-    return this.pauses.get(pauseId) === 'open';
+    const p = this.pauses.get(pauseId);
+    return !!p && p.resolution === null;
   }
 
   /**
@@ -103,12 +104,17 @@ export class ConversationLog implements CommitParticipant {
       if (!r || r.status !== 'open') return null; // fenced
       if (spec.type === 'run.end') runRow = { ...r, status: spec.data.status, reason: spec.data.reason, endedAtMs: now };
     }
+    let pauseRow: PauseRow | null = null;
     if (spec.type === 'debugger.pause') {
       if (this.pauses.has(spec.data.pauseId)) return null;
-      this.pauses.set(spec.data.pauseId, 'open');
+      pauseRow = {
+        convId: this.convId, pauseId: spec.data.pauseId, inferenceId: spec.inferenceId ?? '', phase: spec.data.phase, summary: spec.data.summary,
+        deadlineMs: spec.data.deadlineMs, toolCallIds: spec.data.extra.pendingTools.map((t) => t.id), resolution: null,
+      };
     } else if (spec.type === 'debugger.resume') {
-      if (this.pauses.get(spec.data.pauseId) !== 'open') return null;
-      this.pauses.set(spec.data.pauseId, 'closed');
+      const open = this.pauses.get(spec.data.pauseId);
+      if (!open || open.resolution !== null) return null;
+      pauseRow = { ...open, resolution: spec.data.resolution };
     }
     const seq = ++this.lastAssigned;
     const event = { type: spec.type, id: spec.id, seq, stream_id: null, data: spec.data, metadata: spec.metadata } as AnyFrameEvent;
@@ -121,6 +127,10 @@ export class ConversationLog implements CommitParticipant {
       if (spec.type === 'run.end') runRow.endSeq = seq;
       this.runs.set(runRow.inferenceId, runRow);
       batch.runs.push(runRow);
+    }
+    if (pauseRow) {
+      this.pauses.set(pauseRow.pauseId, pauseRow);
+      batch.pauses.push(pauseRow);
     }
     this.lastActivityMs = now;
     this.o.metrics.framesAppended(1);

@@ -102,7 +102,7 @@ export class ConversationManager {
     let conv!: Conversation;
     const log = new ConversationLog({
       convId, epoch: head.epoch ?? r.epoch, lastSeq: head.lastSeq, store, committer: this.o.committer, metrics: this.o.metrics, projection,
-      openRuns, openPauses: pauses.map((p) => p.pauseId), closedRuns: runs.filter((x) => x.status !== 'open'),
+      openRuns, openPauses: pauses, closedRuns: runs.filter((x) => x.status !== 'open'),
       row: () => conv.row, hotWindow: this.o.hotWindow,
     });
     conv = new Conversation(r, log, turns, queue, this.o);

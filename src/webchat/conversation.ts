@@ -13,6 +13,7 @@ import type { GroupCommitter } from './group-committer';
 import { buildRunBuilder, type ToolCatalog } from './run-builder';
 import { runtimeFingerprint, type PromptRuntime } from './runtime-profile';
 import type { ConversationRow, QueueRow, Store, TurnSnapshot } from './store/store';
+import { StepController } from './step-controller';
 import { StreamCoordinator } from './stream-coordinator';
 import type { Translator } from './translator';
 import { WebchatError } from './webchat-error';
@@ -67,6 +68,7 @@ export class Conversation {
   readonly convId: string;
   readonly session: Session;
   readonly coordinator: StreamCoordinator;
+  readonly steps: StepController;
   private active: ActiveRun | null = null;
   private queue: QueuedPrompt[];
   private builder: { fingerprint: string; builder: ToolLoopEngineBuilder } | null = null;
@@ -85,6 +87,15 @@ export class Conversation {
     const placeholder = { build: () => { throw new Error('no runtime yet'); } };
     this.session = new Session(row.convId, placeholder, turns);
     this.coordinator = new StreamCoordinator(log, d.metrics);
+    this.steps = new StepController(
+      {
+        stepMode: () => this.row.stepMode,
+        cancelRun: (inferenceId) => {
+          if (this.active?.inferenceId === inferenceId) this.active.handle.cancel('pause_abort');
+        },
+      },
+      { stepTimeoutMs: 30_000, approvalTimeoutMs: 120_000 },
+    );
   }
 
   get running(): ActiveRun | null {
@@ -201,6 +212,7 @@ export class Conversation {
     })!;
     const inferenceId = randomUUID();
     try {
+      this.steps.setSettings({ stepTimeoutMs: item.runtime.profile.stepTimeoutMs, approvalTimeoutMs: item.runtime.profile.approvalTimeoutMs });
       this.session.builder = this.builderFor(item.runtime, item.principal);
       this.session.appendNewTurnFromUserPrompt(item.prompt, item.turnId);
       const handle = this.session.startInference({ inferenceId });
@@ -228,7 +240,7 @@ export class Conversation {
       catalog: this.d.catalog,
       sink: { publish: (e) => { const spec = this.d.translator.translate(e, { convId: this.convId, runtimeKey: this.row.runtimeKey }); if (spec) this.log.append(spec); } },
       snapshotHook: (phase, turn, run) => this.saveSnapshot(phase, turn, run.inferenceId),
-      hooks: this.d.hooksFor ? this.d.hooksFor(this, rt) : {},
+      hooks: this.d.hooksFor ? this.d.hooksFor(this, rt) : this.steps.hooks(),
       principal,
       maxToolResultBytes: this.d.limits.maxToolResultBytes,
     });
@@ -315,7 +327,9 @@ export class Conversation {
     this.assertAlive();
     if (this.row.stepMode === enabled) return null;
     this.row.stepMode = enabled;
-    return this.log.append({ type: 'step.mode', id: entityIds.stepMode(this.convId), metadata: null, inferenceId: null, data: { enabled } });
+    const seq = this.log.append({ type: 'step.mode', id: entityIds.stepMode(this.convId), metadata: null, inferenceId: null, data: { enabled } });
+    if (!enabled) this.steps.releaseStepPauses();
+    return seq;
   }
 
   /** Delete: one `run.end deleted`, queue dropped, nothing appended afterwards, sockets 4404. */

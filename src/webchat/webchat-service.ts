@@ -79,15 +79,15 @@ export class WebchatService implements ChatService {
     return c;
   }
 
-  async cancel(convId: string, opts: { inferenceId: string | null; clearQueue: boolean }): Promise<CancelResponse> {
+  async cancel(convId: string, opts: { inferenceId: string | null; clearQueue: boolean }, _principal: string | null = null): Promise<CancelResponse> {
     return (await this.existing(convId)).cancel(opts.inferenceId, opts.clearQueue);
   }
 
-  async getConversation(convId: string): Promise<ConversationState> {
+  async getConversation(convId: string, _principal: string | null = null): Promise<ConversationState> {
     return (await this.existing(convId)).state();
   }
 
-  async listConversations(opts: { limit: number; cursor: string | null }): Promise<ConversationList> {
+  async listConversations(opts: { limit: number; cursor: string | null }, _principal: string | null = null): Promise<ConversationList> {
     let before: { lastActivityMs: number; convId: string } | null = null;
     if (opts.cursor) {
       const m = /^(\d+):([A-Za-z0-9_-]{1,128})$/.exec(Buffer.from(opts.cursor, 'base64url').toString());
@@ -106,11 +106,11 @@ export class WebchatService implements ChatService {
     };
   }
 
-  async deleteConversation(convId: string): Promise<void> {
+  async deleteConversation(convId: string, _principal: string | null = null): Promise<void> {
     await this.manager.delete(convId);
   }
 
-  async readEvents(convId: string, since: number, limit: number): Promise<EventsResponse> {
+  async readEvents(convId: string, since: number, limit: number, _principal: string | null = null): Promise<EventsResponse> {
     const c = await this.existing(convId);
     const log = c.log;
     if (since > log.lastSeq) return { conv_id: convId, epoch: log.epoch, frames: [], last_seq: log.lastSeq, next_since: since, resync: true };
@@ -121,12 +121,12 @@ export class WebchatService implements ChatService {
     };
   }
 
-  async getTimeline(convId: string): Promise<TimelineSnapshot> {
+  async getTimeline(convId: string, _principal: string | null = null): Promise<TimelineSnapshot> {
     const c = (await this.manager.get(convId, true))!;
     return c.log.projection.snapshot(convId, c.log.epoch);
   }
 
-  async getTurns(convId: string, full: boolean): Promise<unknown> {
+  async getTurns(convId: string, full: boolean, _principal: string | null = null): Promise<unknown> {
     const c = await this.existing(convId);
     let prevIds = new Set<string>();
     const turns = c.session.turns.map((t) => {
@@ -140,18 +140,32 @@ export class WebchatService implements ChatService {
     return { conv_id: convId, turns };
   }
 
-  async setStepMode(convId: string, enabled: boolean): Promise<{ step_mode: boolean }> {
+  async setStepMode(convId: string, enabled: boolean, _principal: string | null = null): Promise<{ step_mode: boolean }> {
     const c = (await this.manager.get(convId, true))!;
     const seq = c.setStepMode(enabled);
     if (seq !== null) await c.log.waitCommitted(seq);
     return { step_mode: c.row.stepMode };
   }
 
-  async resolvePause(_convId: string | null, pauseId: string, _action: PauseAction): Promise<PauseOutcome> {
-    throw new WebchatError('pause_not_found', `pause ${pauseId} not found`);
+  async resolvePause(convId: string | null, pauseId: string, action: PauseAction, toolCallIds: string[] | null, principal: string | null): Promise<PauseOutcome> {
+    const owner = this.manager.loaded().find((c) => c.steps.has(pauseId));
+    let c: Conversation;
+    if (convId) {
+      c = await this.existing(convId);
+      if (!c.steps.has(pauseId)) {
+        if (owner) throw new WebchatError('forbidden', `pause ${pauseId} belongs to another conversation`);
+        throw new WebchatError('pause_not_found', `pause ${pauseId} not found`);
+      }
+    } else {
+      if (!owner) throw new WebchatError('pause_not_found', `pause ${pauseId} not found`);
+      c = owner;
+    }
+    const r = c.steps.resolve(pauseId, action, toolCallIds, principal ?? 'operator');
+    await c.log.waitCommitted(c.log.headSeq);
+    return { ok: true, pause: { pause_id: pauseId, phase: r.phase, conv_id: c.convId, resolution: r.resolution, effect: r.effect } };
   }
 
-  async attachSocket(convId: string, ws: WsLike, opts: { since: number | null; epoch: string | null }): Promise<void> {
+  async attachSocket(convId: string, ws: WsLike, opts: { since: number | null; epoch: string | null }, _principal: string | null = null): Promise<void> {
     if (await this.manager.isDeleted(convId)) {
       const now = Date.now();
       ws.send(JSON.stringify(envelope('ws.hello', `ws.hello:${convId}:${now}`, { convId, runtimeKey: this.profiles.defaultSlug, serverTime: now, lastSeq: 0, epoch: '', protocolVersion: PROTOCOL_VERSION })), { binary: false });
