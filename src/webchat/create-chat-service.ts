@@ -1,6 +1,7 @@
 import { ConversationManager } from './conversation-manager';
 import { GroupCommitter } from './group-committer';
 import { ProfileRegistry } from './profile-registry';
+import { checkTools, resolveProfiles } from './profiles-file';
 import { ToolCatalog } from './run-builder';
 import { SqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
@@ -23,6 +24,13 @@ export interface ChatServiceOptions {
   commitWindowMs?: number;
   /** Called with store health changes (logging). */
   onStoreHealth?: (healthy: boolean, err?: unknown) => void;
+  /** Profiles file (YAML/JSON); ignored when `profiles` is given. */
+  profilesPath?: string | null;
+  /** Alias of sendLimitBytes (the server's name). */
+  wsSendBufferBytes?: number;
+  /** Environment for ready profiles (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  logger?: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }
 
 export const SERVICE_DEFAULTS = {
@@ -39,27 +47,38 @@ export const SERVICE_DEFAULTS = {
  */
 export async function createChatService(o: ChatServiceOptions = {}): Promise<WebchatService> {
   const metrics = o.metrics ?? noopMetrics;
+  const catalog = o.catalog ?? new ToolCatalog();
+  let profiles = o.profiles;
+  if (!profiles) {
+    const r = resolveProfiles({ file: o.profilesPath ?? null, env: o.env ?? process.env });
+    checkTools(r.profiles, catalog.names());
+    profiles = new ProfileRegistry(r.profiles, r.defaultSlug);
+  }
+  const log = o.logger;
+  const onHealth = o.onStoreHealth ?? ((healthy: boolean, err?: unknown) => {
+    if (healthy) log?.info({}, 'store commits succeed again');
+    else log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'store commit failed; retrying (not ready)');
+  });
   const store = o.store ?? new SqliteStore({ path: o.dbPath ?? './data/webchat.db' });
   await store.migrate();
   const committer = new GroupCommitter(store, {
     windowMs: o.commitWindowMs ?? SERVICE_DEFAULTS.commitWindowMs,
     maxFrames: 2000,
     metrics,
-    onHealth: o.onStoreHealth,
+    onHealth,
   });
-  const profiles = o.profiles ?? new ProfileRegistry();
   const manager = new ConversationManager({
     store,
     committer,
     metrics,
     translator: o.translator ?? new Translator(),
-    catalog: o.catalog ?? new ToolCatalog(),
+    catalog,
     limits: {
       queueDepth: o.queueDepth ?? SERVICE_DEFAULTS.queueDepth,
-      sendLimitBytes: o.sendLimitBytes ?? SERVICE_DEFAULTS.sendLimitBytes,
+      sendLimitBytes: o.sendLimitBytes ?? o.wsSendBufferBytes ?? SERVICE_DEFAULTS.sendLimitBytes,
       maxToolResultBytes: o.maxToolResultBytes ?? SERVICE_DEFAULTS.maxToolResultBytes,
     },
-    defaultRuntime: () => ({ profile: profiles.default, overrides: null }),
+    defaultRuntime: () => ({ profile: profiles!.default, overrides: null }),
     evictIdleMs: o.evictIdleMs ?? SERVICE_DEFAULTS.evictIdleMs,
   });
   await manager.recover();
