@@ -30,7 +30,9 @@ function normalized(events: InferenceEvent[]): unknown[] {
 describe('every provider shows the same event sequence for the same scenario', () => {
   let server: ReplayServer;
   beforeAll(async () => { server = await ReplayServer.start(); });
-  afterAll(async () => { server.assertClean(); await server.close(); });
+  afterAll(async () => {
+    try { server.assertClean(); } finally { await server.close(); }
+  });
   const engine = (w: ProviderWire) => createEngine({ provider: w.provider, model: w.model, apiKey: TEST_API_KEY, baseURL: w.baseURL(server.url), retryBackoffMs: 1 });
 
   it('covers every provider name', () => {
