@@ -30,7 +30,7 @@ export class Api {
       body = JSON.stringify(opts.json);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(this.base + path, { method, headers, body });
+    const res = await fetch(this.base + path, { method, headers, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body) });
     const text = await res.text();
     let json: any;
     try {
