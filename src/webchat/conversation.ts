@@ -238,7 +238,14 @@ export class Conversation {
     if (this.builder?.fingerprint === fingerprint) return this.builder.builder;
     const builder = buildRunBuilder(rt, {
       catalog: this.d.catalog,
-      sink: { publish: (e) => { const spec = this.d.translator.translate(e, { convId: this.convId, runtimeKey: this.row.runtimeKey }); if (spec) this.log.append(spec); } },
+      sink: { publish: (e) => {
+        // a run error is also a `log` frame, before its run.end (protocol.md: errors are visible as run.end error + log)
+        if (e.type === 'run-end' && e.error) {
+          const id = `log-${randomUUID()}`;
+          this.log.append({ type: 'log', id, metadata: null, inferenceId: e.meta.inferenceId, data: { id, level: 'error', message: e.error.message, fields: { code: e.error.code } } });
+        }
+        const spec = this.d.translator.translate(e, { convId: this.convId, runtimeKey: this.row.runtimeKey }); if (spec) this.log.append(spec);
+      } },
       snapshotHook: (phase, turn, run) => this.saveSnapshot(phase, turn, run.inferenceId),
       hooks: this.d.hooksFor ? this.d.hooksFor(this, rt) : this.steps.hooks(),
       principal,
@@ -366,8 +373,9 @@ export class Conversation {
     return {
       conv_id: this.convId, title: this.row.title, created_at_ms: this.row.createdAtMs, last_activity_ms: this.log.lastActivityMs,
       runtime_key: this.row.runtimeKey, busy_policy: this.row.busyPolicy,
-      running: this.active ? { inference_id: this.active.inferenceId, turn_id: this.active.turnId, started_at_ms: this.active.startedAtMs } : null,
-      queue: this.queue.map((q, i) => ({ turn_id: q.turnId, idempotency_key: q.idempotencyKey, position: i + 1, prompt: q.prompt })),
+      // running/queue/pauses from the projection, exact at last_seq: never ahead of the committed log (D2)
+      running: v.running ? { inference_id: v.running.inferenceId, turn_id: v.running.turnId, started_at_ms: v.running.startedAtMs } : null,
+      queue: v.queue.map((q, i) => ({ turn_id: q.turnId, idempotency_key: q.idempotencyKey, position: i + 1, prompt: q.prompt })),
       step_mode: this.row.stepMode,
       open_pauses: v.openPauses.map((p) => ({ pause_id: p.pauseId, phase: p.phase, deadline_ms: p.deadlineMs, tool_call_ids: p.toolCallIds })),
       last_seq: this.log.lastSeq, epoch: this.log.epoch,

@@ -147,4 +147,24 @@ describe('one prompt streams to two sockets', () => {
     const all = await srv.api.allEvents(convId);
     expect(all.raw).toEqual(a.log.map((f) => f.raw));
   });
+
+  it('a provider error is visible: the message closed, a log frame, one run.end error with its code', async () => {
+    const convId = 'stream-error';
+    const a = await open(convId);
+    const r = await srv.api.chat({ prompt: '/error provider_rate_limited', conv_id: convId });
+    expect(r.status).toBe(200);
+    await a.waitType('run.end');
+    await srv.api.waitIdle(convId);
+    expect(a.log.map((f) => f.type)).toEqual([
+      'chat.message', 'run.start', 'llm.start', 'llm.delta', 'llm.delta', 'llm.delta', 'llm.final', 'log', 'run.end',
+    ]);
+    expect(a.ofType('llm.final')[0]!.data.text).toBe('Something went wrong');
+    expect(a.ofType('log')[0]!.data).toMatchObject({ level: 'error', fields: { code: 'provider_rate_limited' } });
+    expect(a.ofType('run.end')[0]!.data).toMatchObject({ status: 'error', reason: 'error', error: { code: 'provider_rate_limited' } });
+    expect(a.invalid).toEqual([]);
+    // the conversation is usable afterwards
+    expect((await srv.api.chat({ prompt: 'after the error', conv_id: convId })).status).toBe(200);
+    await a.waitType('run.end', 2);
+    expect(a.ofType('run.end')[1]!.data.status).toBe('completed');
+  });
 });
