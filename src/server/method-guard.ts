@@ -35,6 +35,9 @@ export function createMethodGuard(): MethodGuard {
     },
     async plugin(app) {
       for (const [url, methods] of known) {
+        // Some routes are added without an onRoute event (the trailing-slash twin of a prefixed
+        // '/'), so ask the router too.
+        for (const m of GUARDED_METHODS) if (app.hasRoute({ method: m, url })) methods.add(m);
         if (methods.has('GET')) methods.add('HEAD');
         const missing = GUARDED_METHODS.filter((m) => !methods.has(m));
         if (missing.length === 0) continue;

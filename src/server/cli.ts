@@ -1,0 +1,170 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { ChatService } from '../webchat/chat-service';
+import { buildApp, createLogger } from './app';
+import { ConfigError, HELP_TEXT, parseConfig, type Config } from './config';
+import { createMetrics, type Metrics } from './metrics';
+
+/**
+ * `moments-webchat [serve] [flags]` (= `npm start`): parse the configuration, build the chat
+ * service, listen, print one line, and shut down gracefully on SIGINT/SIGTERM.
+ */
+
+/** What the server hands the runtime factory (`src/webchat/create-chat-service.ts`). */
+export interface ChatServiceFactoryOptions {
+  config: Config;
+  /** SQLite file or `:memory:`. */
+  dbPath: string;
+  /** Profiles file, or null for the built-in profiles. */
+  profilesPath: string | null;
+  maxPromptChars: number;
+  wsSendBufferBytes: number;
+  queueDepth: number;
+  evictIdleMs: number;
+  commitWindowMs: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+export type ChatServiceFactory = (opts: ChatServiceFactoryOptions) => Promise<ChatService>;
+
+export interface MainDeps {
+  env?: Readonly<Record<string, string | undefined>>;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  /** Default: `createChatService` of `src/webchat/create-chat-service.ts`. */
+  createChatService?: ChatServiceFactory;
+  /** Install SIGINT/SIGTERM handlers (default true). */
+  handleSignals?: boolean;
+  /** Called with the running server once it listens (tests). */
+  onListening?: (server: RunningServer) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  defaultProfile: string;
+  service: ChatService;
+  app: ReturnType<typeof buildApp>;
+  /** Graceful stop: `service.close()` (runs end, sockets 1001, store flushed), then the app. Idempotent. */
+  close(): Promise<void>;
+}
+
+async function defaultFactory(): Promise<ChatServiceFactory> {
+  // The runtime's factory; imported lazily so this module loads (and is testable) on its own.
+  // @ts-ignore -- resolved at integration time (the file is written in src/webchat).
+  const mod = await import('../webchat/create-chat-service');
+  return (mod as { createChatService: ChatServiceFactory }).createChatService;
+}
+
+const hostForUrl = (host: string) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+
+export async function serve(config: Config, deps: MainDeps = {}): Promise<RunningServer> {
+  const logger = createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const factory = deps.createChatService ?? (await defaultFactory());
+  const service = await factory({
+    config,
+    dbPath: config.db,
+    profilesPath: config.profiles,
+    maxPromptChars: config.maxPromptChars,
+    wsSendBufferBytes: config.wsSendBuffer,
+    queueDepth: config.queueDepth,
+    evictIdleMs: config.evictIdleMs,
+    commitWindowMs: config.commitWindowMs,
+    metrics,
+    logger,
+  });
+  const app = buildApp({ config, service, metrics, logger });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await service.close().catch(() => undefined);
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  const { port } = app.server.address() as AddressInfo;
+  const defaultProfile = service.listProfiles().find((p) => p.is_default)?.slug ?? service.resolveProfileSlug(null);
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${hostForUrl(config.host)}:${port}${config.root}/`,
+    port,
+    defaultProfile,
+    service,
+    app,
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await service.close();
+        } finally {
+          await app.close();
+        }
+      })()),
+  };
+}
+
+const describeError = (err: unknown): string => {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'EADDRINUSE') return `address already in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')}); pick another --port`;
+  if (e?.code === 'EACCES') return `permission denied: ${e.message}`;
+  return e instanceof Error ? e.message : String(err);
+};
+
+/** Returns the exit code for failures and `--help`; `serve` resolves 0 once listening. */
+export async function main(argv: readonly string[], deps: MainDeps = {}): Promise<number> {
+  const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  const args = [...argv];
+  if (args.includes('--help') || args.includes('-h') || args[0] === 'help') {
+    out(HELP_TEXT());
+    return 0;
+  }
+  const command = args[0] !== undefined && !args[0].startsWith('-') ? args.shift()! : 'serve';
+  if (command !== 'serve') {
+    err(`moments-webchat: unknown command "${command}" (commands: serve)\nRun moments-webchat --help for usage.\n`);
+    return 1;
+  }
+  let config: Config;
+  try {
+    config = parseConfig(args, deps.env ?? process.env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err(`moments-webchat: ${e.message}\nRun moments-webchat --help for all flags.\n`);
+    return 1;
+  }
+
+  let server: RunningServer;
+  try {
+    server = await serve(config, deps);
+  } catch (e) {
+    err(`moments-webchat: cannot start: ${describeError(e)}\n`);
+    return 1;
+  }
+  out(`moments-webchat listening on ${server.url} (profile: ${server.defaultProfile})\n`);
+
+  if (deps.handleSignals ?? true) {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        err(`moments-webchat: second ${signal}, exiting now\n`);
+        process.exit(1);
+      }
+      signalled = true;
+      server.app.log.info({ signal }, 'shutting down');
+      server.close().then(
+        () => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          process.exitCode = 0;
+        },
+        (e: unknown) => {
+          err(`moments-webchat: shutdown failed: ${describeError(e)}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  deps.onListening?.(server);
+  return 0;
+}

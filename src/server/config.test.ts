@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, envName, FLAGS, HELP_TEXT, parseConfig, type Config } from './config';
+
+const DEFAULTS: Config = {
+  port: 8080,
+  host: '127.0.0.1',
+  db: './data/webchat.db',
+  root: '',
+  profiles: null,
+  logLevel: 'info',
+  bodyLimit: 1024 * 1024,
+  maxPromptChars: 100_000,
+  wsMaxMessage: 64 * 1024,
+  wsSendBuffer: 8 * 1024 * 1024,
+  queueDepth: 16,
+  evictIdleMs: 300_000,
+  commitWindowMs: 2,
+  wsPingIntervalMs: 30_000,
+  wsPongTimeoutMs: 10_000,
+};
+
+const problem = (argv: string[], env: Record<string, string> = {}): string => {
+  try {
+    parseConfig(argv, env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error(`expected ${argv.join(' ')} to be refused`);
+};
+
+describe('parseConfig', () => {
+  it('defaults', () => {
+    expect(parseConfig([], {})).toEqual(DEFAULTS);
+  });
+
+  it('environment variables', () => {
+    const c = parseConfig([], {
+      WEBCHAT_PORT: '9000',
+      WEBCHAT_HOST: '0.0.0.0',
+      WEBCHAT_DB: ':memory:',
+      WEBCHAT_ROOT: '/chat-ui/',
+      WEBCHAT_PROFILES: './profiles.yaml',
+      WEBCHAT_LOG_LEVEL: 'DEBUG',
+      WEBCHAT_BODY_LIMIT: '2MiB',
+      WEBCHAT_MAX_PROMPT_CHARS: '500',
+      WEBCHAT_WS_MAX_MESSAGE: '32k',
+      WEBCHAT_WS_SEND_BUFFER: '1048576',
+      WEBCHAT_QUEUE_DEPTH: '4',
+      WEBCHAT_EVICT_IDLE: '60',
+      WEBCHAT_COMMIT_WINDOW_MS: '0',
+      WEBCHAT_WS_PING_INTERVAL: '15',
+      WEBCHAT_WS_PONG_TIMEOUT: '2.5',
+      UNRELATED: 'x',
+    });
+    expect(c).toEqual({
+      port: 9000,
+      host: '0.0.0.0',
+      db: ':memory:',
+      root: '/chat-ui',
+      profiles: './profiles.yaml',
+      logLevel: 'debug',
+      bodyLimit: 2 * 1024 * 1024,
+      maxPromptChars: 500,
+      wsMaxMessage: 32 * 1024,
+      wsSendBuffer: 1048576,
+      queueDepth: 4,
+      evictIdleMs: 60_000,
+      commitWindowMs: 0,
+      wsPingIntervalMs: 15_000,
+      wsPongTimeoutMs: 2500,
+    });
+  });
+
+  it('flags override env; both --flag value and --flag=value', () => {
+    const c = parseConfig(['--port', '7000', '--db=:memory:', '--root', '/'], { WEBCHAT_PORT: '9000', WEBCHAT_DB: 'x.db', WEBCHAT_ROOT: '/y' });
+    expect([c.port, c.db, c.root]).toEqual([7000, ':memory:', '']);
+  });
+
+  it('empty env vars count as unset', () => {
+    expect(parseConfig([], { WEBCHAT_PORT: '', WEBCHAT_PROFILES: '' })).toEqual(DEFAULTS);
+  });
+
+  it('port 0 (random) is allowed', () => {
+    expect(parseConfig(['--port', '0'], {}).port).toBe(0);
+  });
+
+  it.each([
+    [['--port', 'abc'], /--port: "abc" must be a non-negative integer/],
+    [['--port', '70000'], /--port: "70000" must be a port number/],
+    [['--root', 'x'], /--root: "x" must be empty or a path like \/x/],
+    [['--root', '/a b'], /--root/],
+    [['--log-level', 'loud'], /--log-level: "loud" must be one of fatal, error, warn, info, debug, trace, silent/],
+    [['--body-limit', 'lots'], /--body-limit: "lots" must be a size in bytes/],
+    [['--body-limit', '0'], /--body-limit: "0" must be at least 1 byte/],
+    [['--queue-depth', '0'], /--queue-depth: "0" must be at least 1/],
+    [['--max-prompt-chars', '-5'], /--max-prompt-chars/],
+    [['--ws-ping-interval', '0'], /--ws-ping-interval: "0" must be greater than 0/],
+    [['--evict-idle', '5m'], /--evict-idle: "5m" must be a number of seconds/],
+    [['--commit-window-ms', '1.5'], /--commit-window-ms: "1.5" must be a non-negative integer/],
+    [['--host', ''], /--host: "" must not be empty/],
+    [['--nope'], /Unknown option '--nope'.*--help/],
+    [['--port'], /--port.*argument missing/],
+    [['extra'], /unexpected argument "extra"/],
+  ])('%j → clear message', (argv, message) => {
+    expect(problem(argv)).toMatch(message);
+  });
+
+  it('names the env var when the bad value came from the environment', () => {
+    expect(problem([], { WEBCHAT_QUEUE_DEPTH: 'many' })).toMatch(/WEBCHAT_QUEUE_DEPTH \(environment\): "many" must be a non-negative integer/);
+  });
+
+  it('reports every problem at once', () => {
+    const msg = problem(['--port', 'x', '--queue-depth', 'y']);
+    expect(msg).toMatch(/--port/);
+    expect(msg).toMatch(/--queue-depth/);
+  });
+});
+
+describe('--help text', () => {
+  it('lists every flag with its env var and default', () => {
+    const help = HELP_TEXT();
+    for (const f of FLAGS) {
+      const line = help.split('\n').find((l) => l.includes(`--${f.flag} `));
+      expect(line, f.flag).toBeDefined();
+      expect(line).toContain(envName(f.flag));
+      expect(line).toContain(f.def === '' ? '(none)' : f.def);
+    }
+  });
+});
