@@ -70,7 +70,19 @@ export function checkTools(profiles: RuntimeProfile[], known: readonly string[])
   }
 }
 
+/** Settings a provider cannot honour: refused at start rather than silently ignored. */
+function checkProviderSettings(e: z.infer<typeof ProfileEntrySchema>): void {
+  if (e.provider !== 'anthropic') return;
+  // The Anthropic API version the SDK speaks (2026-10-21) rejects sampling parameters, so the engine never sends them.
+  const why = 'the Anthropic API version this server speaks rejects sampling parameters';
+  if (e.temperature !== null) throw new Error(`temperature: not supported with provider "anthropic" (${why}); remove "temperature" from this profile`);
+  if (e.allow_overrides.includes('temperature')) {
+    throw new Error(`allow_overrides: "temperature" is not supported with provider "anthropic" (${why}); remove it from allow_overrides`);
+  }
+}
+
 function toProfile(e: z.infer<typeof ProfileEntrySchema>): RuntimeProfile {
+  checkProviderSettings(e);
   const middlewares = e.middlewares.map((m) => (typeof m === 'string' ? { name: m, options: {} } : m));
   for (const m of middlewares) validateMiddlewareOptions(m.name, m.options);
   const tools = e.tools.map((t) => (typeof t === 'string' ? { name: t, approval: 'none' } : t));
