@@ -73,6 +73,8 @@ export class Conversation {
   private queue: QueuedPrompt[];
   private builder: { fingerprint: string; builder: ToolLoopEngineBuilder } | null = null;
   private suppressDrain = false;
+  /** Set by stopActive (shutdown, delete): no queued prompt starts in this process any more. */
+  private halted = false;
   deleted = false;
 
   constructor(
@@ -279,7 +281,7 @@ export class Conversation {
 
   /** Starts queued prompts in order while the slot is free. */
   drain(): void {
-    while (!this.active && !this.deleted && this.queue.length > 0) {
+    while (!this.active && !this.deleted && !this.halted && this.queue.length > 0) {
       const next = this.queue.shift()!;
       try {
         this.start(next, true);
@@ -327,6 +329,8 @@ export class Conversation {
 
   /** Cancels the active run with `reason` (delete, shutdown, interrupt). */
   stopActive(reason: RunEndReason): void {
+    // the stored queue stays queued: on shutdown it drains after the restart (runtime.md "Queue")
+    this.halted = true;
     this.active?.handle.cancel(reason);
   }
 
