@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { TimelineEntity } from '../protocol';
 import { applyFrame, applyFrames, seqCheck } from './apply-frames';
 import { buildRows } from './rows';
 import { fromSnapshot } from './snapshot';
@@ -96,7 +97,8 @@ describe('applyFrames', () => {
     f.frames.pop();
     f.seq--;
     s = applyFrames(emptyState('c1'), f.frames, NOW);
-    f.add('log', 'log-1', { id: 'log-1', level: 'error', message: 'rate limited', fields: null });
+    f.add('log', 'log-1', { id: 'log-1', level: 'warn', message: 'retrying', fields: null });
+    f.add('log', 'log-2', { id: 'log-2', level: 'error', message: 'slow down', fields: null });
     f.add('run.end', 'i1', {
       inferenceId: 'i1', turnId: 't1', status: 'error', reason: 'error',
       error: { code: 'provider_rate_limited', message: 'slow down' }, usage: null,
@@ -136,7 +138,7 @@ describe('applyFrames', () => {
         const e = live.entities[id]!;
         const props = { ...e.props };
         delete props.durationMs; // not projected by the server
-        return { ...e, props };
+        return { ...e, kind: e.kind as TimelineEntity["kind"], props };
       }),
     });
     expect(hydrated.order).toEqual(live.order);

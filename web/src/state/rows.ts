@@ -63,10 +63,16 @@ function toolRow(e: Entity, result: Entity | undefined): Row {
 }
 
 export function buildRows(state: ChatState): Row[] {
-  const rows: Row[] = [];
-  let runEnd: Row | null = null;
+  let rows: Row[] = [];
+  let runEnd: Extract<Row, { type: 'run-end' }> | null = null;
+  let runStart = 0;
   const flush = () => {
-    if (runEnd) rows.push(runEnd);
+    if (runEnd) {
+      // The run's error is shown once, in its notice (its `log` twin is dropped).
+      const msg = runEnd.error?.message;
+      if (msg) rows = rows.filter((r, i) => i < runStart || !(r.type === 'log' && r.message === msg));
+      rows.push(runEnd);
+    }
     runEnd = null;
   };
   for (const id of state.order) {
@@ -105,6 +111,7 @@ export function buildRows(state: ChatState): Row[] {
       }
       case 'run': {
         flush();
+        runStart = rows.length;
         const status = str(p.status, 'running');
         if (status !== 'running' && status !== 'completed') {
           runEnd = { type: 'run-end', id, status, reason: strOrNull(p.reason), error: runError(p.error) };
