@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReplayServer } from '../../src/providers/testing/replay-server';
 import { main } from '../../src/server/cli';
-import { assertNoSecrets, E2E, fixture, ofType, provider, PROVIDERS, received, USAGE } from './harness';
+import { KEYLESS_API_KEY } from '../../src/webchat/engine-factory';
+import { assertNoSecrets, E2E, fixture, ofType, profileFor, provider, PROVIDERS, received, USAGE } from './harness';
 
 const READY_KEY = 'sk-test-SECRET-ready-openai-7a1b';
 const openai = provider('openai');
@@ -110,6 +111,56 @@ describe('with default: in the file', () => {
     expect(started.runtime_key).toBe(anthropic.slug);
     expect(end.event.data.status).toBe('completed');
     expect(e2e.requestsSince(anthropic)).toHaveLength(1);
+  });
+});
+
+describe('keys: a keyless local server, a key variable that is not set', () => {
+  let e2e: E2E;
+  beforeAll(async () => {
+    e2e = await E2E.start({
+      profiles: (replays) => [
+        // An OpenAI-compatible local server (Ollama, vLLM, …): base_url and no key at all.
+        { slug: 'local-ollama', provider: 'openai', model: 'llama3.2', base_url: `${replays.openai.url}/v1` },
+        { ...profileFor(openai, replays.openai.url), slug: 'unset-key', api_key_env: 'E2E_NEVER_SET_KEY' },
+      ],
+    });
+  });
+  afterEach(() => e2e.assertReplaysClean());
+  afterAll(async () => { await e2e?.close(); });
+
+  it('a profile with base_url and no api_key_env runs (the SDK gets a placeholder key, never a real one)', async () => {
+    e2e.mark();
+    e2e.replay(openai).push({
+      name: 'keyless',
+      chunks: openai.wire.text(['local ', 'answer'], USAGE),
+      check: (req) => {
+        expect(req.path).toBe('/v1/chat/completions');
+        expect(req.body.model).toBe('llama3.2');
+        expect(req.headers.authorization).toBe(`Bearer ${KEYLESS_API_KEY}`);
+      },
+    });
+    const c = await e2e.conversation();
+    const { end, frames } = await e2e.run(c, 'hi local', 'local-ollama');
+    expect(end.event.data).toMatchObject({ status: 'completed', error: null });
+    expect(ofType(frames, 'llm.final')[0]!.event.data.text).toBe('local answer');
+    expect(e2e.requestsSince(openai)).toHaveLength(1);
+  });
+
+  it('a profile whose key variable is not set: the prompt is refused with a message naming the variable', async () => {
+    e2e.mark();
+    const c = await e2e.conversation();
+    const r = await e2e.api.chat({ prompt: 'hi', conv_id: c.convId, runtime_key: 'unset-key' });
+    expect(r.status).toBe(500);
+    expect(r.json.error.message).toMatch(/profile "unset-key": the environment variable E2E_NEVER_SET_KEY \(its API key\) is not set/);
+    const log = await c.waitFor((f) => f.find((x) => x.event.type === 'log'), 'the log frame');
+    expect(log.event.data).toMatchObject({ level: 'error' });
+    expect(log.event.data.message).toContain('E2E_NEVER_SET_KEY');
+    for (const p of PROVIDERS) expect(e2e.requestsSince(p)).toHaveLength(0);
+    // the conversation is not stuck: the next prompt on a working profile runs
+    e2e.replay(openai).push(fixture(openai, 'after refusal', { chunks: openai.wire.text(['ok'], USAGE) }));
+    const next = await e2e.run(c, 'again', openai.slug);
+    expect(next.end.event.data.status).toBe('completed');
+    c.assertValid();
   });
 });
 
