@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino, type Logger } from 'pino';
 import type { ChatService } from '../webchat/chat-service';
 import type { Config, LogLevel } from './config';
-import { errorHandler, notFoundHandler, sendError } from './http-errors';
+import { errorHandler, httpError, notFoundHandler, sendError } from './http-errors';
 import { createMethodGuard } from './method-guard';
 import type { Metrics } from './metrics';
 import { chatRoutes } from './routes/chat';
@@ -36,8 +36,12 @@ export const REDACT_PATHS = [
   'headers.cookie',
 ];
 
-export function createLogger(level: LogLevel): Logger {
-  return pino({ level, base: { service: 'moments-webchat' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+/** JSON logs on stderr (stdout carries only the CLI's listening line). */
+export function createLogger(level: LogLevel, destination: number = 2): Logger {
+  return pino(
+    { level, base: { service: 'moments-webchat' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    pino.destination({ fd: destination, sync: true }),
+  );
 }
 
 declare module 'fastify' {
@@ -62,6 +66,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     trustProxy: false,
     forceCloseConnections: 'idle',
+    // Our own 503 (protocol error shape) while closing, instead of Fastify's raw one.
+    return503OnClosing: false,
   }) as unknown as FastifyInstance;
 
   // Only application/json bodies (Fastify would also take text/plain).
@@ -71,6 +77,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
   app.setNotFoundHandler(notFoundHandler(createSpaFallback({ root: config.root, uiDir })));
 
+  let closing = false;
+  app.addHook('onRequest', async () => {
+    if (closing) throw httpError('not_ready', 'server is shutting down');
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -110,6 +120,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   });
   app.decorate('webchatWs', wsUpgrade);
   app.addHook('preClose', async () => {
+    closing = true;
     await wsUpgrade.close();
   });
   return app;

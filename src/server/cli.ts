@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ChatService } from '../webchat/chat-service';
+import type { ChatServiceOptions } from '../webchat/create-chat-service';
 import { buildApp, createLogger } from './app';
 import { ConfigError, HELP_TEXT, parseConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './metrics';
@@ -10,22 +11,20 @@ import { createMetrics, type Metrics } from './metrics';
  * service, listen, print one line, and shut down gracefully on SIGINT/SIGTERM.
  */
 
-/** What the server hands the runtime factory (`src/webchat/create-chat-service.ts`). */
-export interface ChatServiceFactoryOptions {
-  config: Config;
-  /** SQLite file or `:memory:`. */
-  dbPath: string;
-  /** Profiles file, or null for the built-in profiles. */
-  profilesPath: string | null;
-  maxPromptChars: number;
-  wsSendBufferBytes: number;
-  queueDepth: number;
-  evictIdleMs: number;
-  commitWindowMs: number;
-  metrics: Metrics;
-  logger: Logger;
-}
-export type ChatServiceFactory = (opts: ChatServiceFactoryOptions) => Promise<ChatService>;
+/** The runtime factory (`createChatService` of `src/webchat/create-chat-service.ts`). */
+export type ChatServiceFactory = (opts: ChatServiceOptions) => Promise<ChatService>;
+
+/** What the configuration gives the runtime factory. */
+export const serviceOptions = (config: Config, metrics: Metrics, logger: Logger): ChatServiceOptions => ({
+  dbPath: config.db,
+  profilesPath: config.profiles,
+  queueDepth: config.queueDepth,
+  wsSendBufferBytes: config.wsSendBuffer,
+  evictIdleMs: config.evictIdleMs,
+  commitWindowMs: config.commitWindowMs,
+  metrics,
+  logger,
+});
 
 export interface MainDeps {
   env?: Readonly<Record<string, string | undefined>>;
@@ -50,10 +49,9 @@ export interface RunningServer {
 }
 
 async function defaultFactory(): Promise<ChatServiceFactory> {
-  // The runtime's factory; imported lazily so this module loads (and is testable) on its own.
-  // @ts-ignore -- resolved at integration time (the file is written in src/webchat).
-  const mod = await import('../webchat/create-chat-service');
-  return (mod as { createChatService: ChatServiceFactory }).createChatService;
+  // Imported lazily: the runtime (SQLite, providers) loads only when the server really starts.
+  const { createChatService } = await import('../webchat/create-chat-service');
+  return createChatService;
 }
 
 const hostForUrl = (host: string) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
@@ -62,18 +60,7 @@ export async function serve(config: Config, deps: MainDeps = {}): Promise<Runnin
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics();
   const factory = deps.createChatService ?? (await defaultFactory());
-  const service = await factory({
-    config,
-    dbPath: config.db,
-    profilesPath: config.profiles,
-    maxPromptChars: config.maxPromptChars,
-    wsSendBufferBytes: config.wsSendBuffer,
-    queueDepth: config.queueDepth,
-    evictIdleMs: config.evictIdleMs,
-    commitWindowMs: config.commitWindowMs,
-    metrics,
-    logger,
-  });
+  const service = await factory(serviceOptions(config, metrics, logger));
   const app = buildApp({ config, service, metrics, logger });
   try {
     await app.listen({ port: config.port, host: config.host });

@@ -88,7 +88,7 @@ export function errorHandler(opts: ErrorHandlerOptions) {
       return sendError(reply, code, fe.message || code, null);
     }
     // A bug: log it with the request id, answer the id (never the error text).
-    request.log.error({ err, request_id: request.id }, 'unhandled error');
+    request.log.error({ err }, 'unhandled error'); // the request logger carries request_id
     return sendError(reply, 'internal', 'internal server error', { request_id: request.id });
   };
 }

@@ -13,8 +13,8 @@ import type { Metrics } from './metrics';
  * `GET <root>/ws?conv_id=…[&since=N&epoch=E]` (protocol.md "WebSocket /ws"). Bad query → a plain
  * HTTP 400 with the JSON error body and no upgrade. A good one hands the socket to
  * `service.attachSocket`, which sends `ws.hello`, replays and streams. This module owns the
- * transport around it: the incoming size limit (ws closes 1009 by itself), liveness pings,
- * the sockets gauge, and closing every socket 1001 on shutdown.
+ * transport around it: the incoming size limit (ws closes 1009 by itself), liveness pings, and
+ * closing every socket 1001 on shutdown. (The sockets gauge is the runtime's connection pool's.)
  */
 
 export interface WsUpgradeOptions {
@@ -107,7 +107,6 @@ export function attachWebSocket(server: Server, opts: WsUpgradeOptions): WsUpgra
   let closing = false;
 
   const onConnection = (ws: WebSocket, convId: string, since: number | null, epoch: string | null, principal: string | null) => {
-    metrics.socketsChanged(1);
     const log = logger.child({ conv_id: convId });
     let pongTimer: NodeJS.Timeout | null = null;
     const pingTimer = setInterval(() => {
@@ -143,7 +142,6 @@ export function attachWebSocket(server: Server, opts: WsUpgradeOptions): WsUpgra
     ws.on('close', () => {
       clearInterval(pingTimer);
       if (pongTimer) clearTimeout(pongTimer);
-      metrics.socketsChanged(-1);
     });
 
     service.attachSocket(convId, ws, { since, epoch }, principal).catch((err: unknown) => {
