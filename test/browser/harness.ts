@@ -162,3 +162,52 @@ export function checkWords(text: string, n: number): void {
     throw new Error(`stream text differs at word ${firstBad}: got ${words.slice(Math.max(0, firstBad - 2), firstBad + 3).join(' ')} (${words.length} words)`);
   }
 }
+
+/** Polls a Node-side condition (for state outside the page, e.g. routed sockets). */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The text of the last assistant message as rendered. */
+export function lastAssistantText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const all = document.querySelectorAll('[data-testid="msg-assistant"] .md');
+    return (all[all.length - 1] as HTMLElement | undefined)?.innerText.trim() ?? '';
+  });
+}
+
+/** Waits until the last assistant message is streaming and shows at least `n` words. */
+export async function waitForWords(page: Page, n: number): Promise<void> {
+  await page.waitForFunction(
+    (min) => {
+      const all = document.querySelectorAll('[data-testid="msg-assistant"]');
+      const last = all[all.length - 1] as HTMLElement | undefined;
+      const text = (last?.querySelector('.md') as HTMLElement | null)?.innerText ?? '';
+      return last?.dataset.streaming === 'true' && text.trim().split(/\s+/).length >= min;
+    },
+    n,
+    LONG,
+  );
+}
+
+/** Waits until nothing runs: no run indicator, no streaming message. */
+export async function waitIdle(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => !document.querySelector('[data-testid="run-indicator"]') && !document.querySelector('[data-streaming="true"]') && document.querySelectorAll('[data-testid="msg-assistant"]').length > 0,
+    null,
+    LONG,
+  );
+}
+
+/** Every `wN` from w1 in order, each once (a prefix of `/stream` output); returns the count. */
+export function checkWordPrefix(text: string): number {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  words.forEach((w, i) => {
+    if (w !== `w${i + 1}`) throw new Error(`word ${i} is ${w}, expected w${i + 1}: …${words.slice(Math.max(0, i - 3), i + 3).join(' ')}…`);
+  });
+  return words.length;
+}
