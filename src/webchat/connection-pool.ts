@@ -45,7 +45,9 @@ export class SocketConn {
     for (const e of entries) {
       if (!this.isOpen) return;
       if (e.seq <= this.lastSentSeq) continue;
-      if (this.ws.bufferedAmount > REPLAY_HIGH_WATER) {
+      // never leave more than half the live limit buffered: else the first live frame after the
+      // switch would close a socket that reads at full speed (1013 loop)
+      if (this.ws.bufferedAmount > Math.min(REPLAY_HIGH_WATER, this.sendLimitBytes / 2)) {
         await new Promise<void>((resolve) => this.ws.send(e.buf, { binary: false }, () => resolve()));
       } else {
         this.ws.send(e.buf, { binary: false });
