@@ -56,6 +56,9 @@ describe('chat', () => {
     // the sidebar lists it, titled by the first prompt
     await page.locator(`[data-testid="conversation-item"][data-conv-id="${convId}"]`, { hasText: 'What is (4*5)-1?' }).waitFor(LONG);
     await screenshot(page, '02-answer-with-tool-card');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, '02b-answer-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     const before = await renderedTranscript(page);
     await page.reload();
@@ -147,6 +150,9 @@ describe('chat', () => {
     await page.locator('[data-testid="msg-assistant"][data-streaming="false"]').waitFor(LONG);
     const item = page.locator(`[data-testid="conversation-item"][data-conv-id="${convId}"]`);
     await item.waitFor(LONG);
+    const other = await context.newPage(); // another tab on the same conversation
+    await other.goto(`${server.url}/c/${convId}`);
+    await other.locator('[data-testid="msg-user"]', { hasText: 'to be deleted' }).waitFor(LONG);
     await item.getByTestId('delete-conversation').click();
     await page.getByTestId('confirm-dialog').waitFor(LONG);
     await screenshot(page, '06-delete-confirm');
@@ -158,6 +164,40 @@ describe('chat', () => {
     await page.waitForURL(`${server.url}/`, LONG);
     const res = await fetch(`${server.url}/api/conversations/${convId}`);
     expect(res.status).toBe(410);
+    // the other tab learns it (socket closed 4404) and stops offering to send
+    await other.getByTestId('gone-banner').waitFor(LONG);
+    expect(await other.getByTestId('prompt-input').isDisabled()).toBe(true);
+    expect(await other.getByTestId('connection-status').getAttribute('data-status')).toBe('deleted');
+    await other.close();
+    await page.close();
+  }, 60_000);
+
+  it('is usable with the keyboard alone: focus is visible, Escape stops a run, dialogs trap focus', async () => {
+    const { page } = await newChat();
+    await page.getByTestId('prompt-input').focus();
+    await page.keyboard.type('/stream 300 20');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid="msg-assistant"][data-streaming="true"]').waitFor(LONG);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('prompt-input');
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid="run-end"][data-reason="user_cancel"]').waitFor(LONG);
+    // Tab (wrapping around the page) reaches the sidebar's controls in order, with a visible focus ring
+    const seen: string[] = [];
+    for (let i = 0; i < 20 && !seen.includes('delete-conversation'); i++) {
+      await page.keyboard.press('Tab');
+      seen.push((await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.className ?? '')) as string);
+    }
+    expect(seen).toContain('new-chat');
+    expect(seen.indexOf('new-chat')).toBeLessThan(seen.indexOf('delete-conversation'));
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement!).boxShadow);
+    expect(ring).not.toBe('none');
+    await screenshot(page, '06b-keyboard-focus');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('confirm-dialog').waitFor(LONG);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('confirm-cancel');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'hidden', ...LONG });
+    expect(await page.locator('[data-testid="conversation-item"]').count()).toBeGreaterThan(0);
     await page.close();
   }, 60_000);
 
@@ -185,5 +225,29 @@ describe('chat', () => {
     );
     expect(unnamed).toEqual([]);
     await phone.close();
+  }, 60_000);
+
+  it('works under a route prefix (--root): assets, API, socket and /c/<id> reloads', async () => {
+    const own = tempDb();
+    const s = await startServer({ db: own.db, args: ['--root', '/chat-ui'] });
+    const page = await context.newPage();
+    const failed: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    try {
+      await page.goto(`${s.url}/chat-ui/`);
+      await sendPrompt(page, 'What is (4*5)-1?');
+      await page.waitForURL(/\/chat-ui\/c\/[A-Za-z0-9_-]+$/, LONG);
+      await page.waitForFunction(() => document.querySelector('[data-testid="transcript"]')?.textContent?.includes('The answer is 19.'), null, LONG);
+      await page.reload();
+      await page.waitForFunction(() => document.querySelector('[data-testid="transcript"]')?.textContent?.includes('The answer is 19.'), null, LONG);
+      await page.waitForFunction(() => document.querySelector('[data-testid="connection-status"]')?.getAttribute('data-status') === 'connected', null, LONG);
+      expect(failed).toEqual([]);
+    } finally {
+      await page.close();
+      await s.stop();
+      own.remove();
+    }
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { envelope, type TimelineSnapshot } from '../protocol';
 import { FrameSeq } from '../state/test-frames';
-import { ConversationStream, type SocketLike } from './conversation-stream';
+import { ConversationStream, TerminalStreamError, type SocketLike } from './conversation-stream';
 
 class FakeSocket implements SocketLike {
   readyState = 0;
@@ -148,6 +148,24 @@ describe('ConversationStream', () => {
     expect(t.stream.getView().status).toBe('deleted');
     await vi.advanceTimersByTimeAsync(60_000);
     expect(t.sockets).toHaveLength(1);
+  });
+
+  it('stops when hydration says the conversation is gone; retries other hydration failures', async () => {
+    const t = setup([]);
+    let calls = 0;
+    t.fetchSnapshot.mockImplementation(async () => {
+      calls++;
+      if (calls === 1) throw new Error('network');
+      throw new TerminalStreamError('deleted');
+    });
+    t.stream.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.stream.getView().status).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(300);
+    expect(t.stream.getView().status).toBe('deleted');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toBe(2);
+    expect(t.sockets).toHaveLength(0);
   });
 
   it('pings every 20 s and reconnects when nothing answers', async () => {

@@ -51,6 +51,13 @@ export interface StreamOptions {
 
 const OPEN = 1;
 
+/** Thrown by `fetchSnapshot` when retrying cannot help (the conversation is gone or not ours). */
+export class TerminalStreamError extends Error {
+  constructor(readonly status: 'deleted' | 'forbidden') {
+    super(status);
+  }
+}
+
 export class ConversationStream {
   private view: StreamView;
   private readonly listeners = new Set<() => void>();
@@ -170,6 +177,7 @@ export class ConversationStream {
         this.set({ state: fromSnapshot(snap), hydrated: true });
       } catch (err) {
         if (gen !== this.gen || this.stopped) return;
+        if (err instanceof TerminalStreamError) return this.terminal(err.status);
         this.o.onProblem?.('hydration failed', err);
         this.scheduleRetry();
         return;

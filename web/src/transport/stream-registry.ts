@@ -1,5 +1,5 @@
-import { api, socketUrl } from '../api/client';
-import { ConversationStream, type SocketLike } from './conversation-stream';
+import { api, ApiError, socketUrl } from '../api/client';
+import { ConversationStream, TerminalStreamError, type SocketLike } from './conversation-stream';
 
 /**
  * One `ConversationStream` per conversation per tab, shared by whoever needs it (the chat view,
@@ -13,7 +13,12 @@ const debug = () => typeof localStorage !== 'undefined' && localStorage.getItem(
 function create(convId: string): ConversationStream {
   const stream = new ConversationStream({
     convId,
-    fetchSnapshot: (id) => api.timeline(id),
+    fetchSnapshot: (id) =>
+      api.timeline(id).catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 410) throw new TerminalStreamError('deleted');
+        if (err instanceof ApiError && err.status === 403) throw new TerminalStreamError('forbidden');
+        throw err;
+      }),
     openSocket: (q) => new WebSocket(socketUrl(q)) as unknown as SocketLike,
     validate: true,
     isOnline: () => navigator.onLine,
