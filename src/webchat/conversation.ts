@@ -238,13 +238,23 @@ export class Conversation {
   private builderFor(rt: PromptRuntime, principal: string | null): ToolLoopEngineBuilder {
     const fingerprint = runtimeFingerprint(rt);
     if (this.builder?.fingerprint === fingerprint) return this.builder.builder;
+    // Error codes an engine already logged, per inference (provider engines log their final error).
+    const engineLogged = new Map<string, Set<string>>();
     const builder = buildRunBuilder(rt, {
       catalog: this.d.catalog,
       sink: { publish: (e) => {
-        // a run error is also a `log` frame, before its run.end (protocol.md: errors are visible as run.end error + log)
-        if (e.type === 'run-end' && e.error) {
-          const id = `log-${randomUUID()}`;
-          this.log.append({ type: 'log', id, metadata: null, inferenceId: e.meta.inferenceId, data: { id, level: 'error', message: e.error.message, fields: { code: e.error.code } } });
+        if (e.type === 'log' && e.level === 'error' && typeof e.fields?.code === 'string') {
+          engineLogged.set(e.meta.inferenceId, (engineLogged.get(e.meta.inferenceId) ?? new Set()).add(e.fields.code));
+        }
+        // a run error is also a `log` frame, before its run.end (protocol.md: errors are visible as run.end error + log),
+        // unless the engine already logged that very error: one log line per failure
+        if (e.type === 'run-end') {
+          const logged = !!e.error && !!engineLogged.get(e.meta.inferenceId)?.has(e.error.code);
+          engineLogged.delete(e.meta.inferenceId);
+          if (e.error && !logged) {
+            const id = `log-${randomUUID()}`;
+            this.log.append({ type: 'log', id, metadata: null, inferenceId: e.meta.inferenceId, data: { id, level: 'error', message: e.error.message, fields: { code: e.error.code } } });
+          }
         }
         const spec = this.d.translator.translate(e, { convId: this.convId, runtimeKey: this.row.runtimeKey }); if (spec) this.log.append(spec);
       } },
