@@ -250,4 +250,41 @@ describe('chat', () => {
       own.remove();
     }
   }, 60_000);
+
+  it('step mode: the run pauses at tool calls, tools wait, Continue resumes it', async () => {
+    const { page } = await newChat();
+    await sendPrompt(page, 'hello');
+    const convId = await convIdOf(page);
+    await page.locator('[data-testid="msg-assistant"][data-streaming="false"]').waitFor(LONG);
+    const toggle = page.getByTestId('step-mode-toggle');
+    await toggle.click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="step-mode-toggle"]')?.getAttribute('aria-checked') === 'true', null, LONG);
+    await sendPrompt(page, '/tools 2');
+    const open = page.locator('[data-testid="pause-card"][data-open="true"]');
+    await open.waitFor(LONG);
+    expect(await open.getAttribute('data-phase')).toBe('after_inference');
+    expect(await page.locator('[data-testid="tool-card"][data-status="completed"]').count()).toBe(0);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="tool-card"][data-waiting="true"]').length === 2, null, LONG);
+    await screenshot(page, '16-step-pause');
+    // keep continuing until the run ends (a pause after the model's turn, then after the tools)
+    let continued = 0;
+    while (continued < 6) {
+      const state = await page.waitForFunction(
+        () => (document.querySelector('[data-testid="pause-card"][data-open="true"]') ? 'paused' : !document.querySelector('[data-testid="run-indicator"]') ? 'done' : null),
+        null,
+        LONG,
+      );
+      if ((await state.jsonValue()) === 'done') break;
+      await page.locator('[data-testid="pause-card"][data-open="true"] [data-testid="pause-continue"]').first().click();
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="pause-card"][data-open="false"]').length >= n, continued + 1, LONG);
+      continued++;
+    }
+    expect(continued).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('[data-testid="tool-card"][data-status="completed"]').count()).toBe(2);
+    await toggle.click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="step-mode-toggle"]')?.getAttribute('aria-checked') === 'false', null, LONG);
+    const snap = await timeline(server.url, convId);
+    expect(snap.entities.filter((e) => e.kind === 'pause').every((e) => e.props.resolution === 'continued')).toBe(true);
+    await page.close();
+  }, 60_000);
 });

@@ -4,6 +4,7 @@ import { ConfirmDialog } from './components/ConfirmDialog';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { Composer, type ComposerPhase } from './components/Composer';
 import { QueuePanel } from './components/QueuePanel';
+import { StepToggle } from './components/StepToggle';
 import { Sidebar } from './components/Sidebar';
 import { Timeline } from './components/Timeline';
 import { Welcome } from './components/Welcome';
@@ -140,6 +141,7 @@ export function App() {
               <span className="pulse-dot" aria-hidden="true" /> Running
             </span>
           ) : null}
+          {convId && view.hydrated && !gone ? <StepToggle convId={convId} enabled={state.stepMode} onError={setNotice} /> : null}
           {convId ? <ConnectionBadge status={status} /> : null}
         </header>
         {gone ? (

@@ -63,7 +63,7 @@ export function Timeline({ state, rows, pending, onDismissPending, onRetryPendin
     el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
   };
 
-  const working = state.running !== null && !isStreaming(rows);
+  const working = state.running !== null && state.openPauses.length === 0 && !isStreaming(rows);
   const nothing = rows.length === 0 && pending.length === 0 && !state.running;
   return (
     <div className="timeline-wrap">

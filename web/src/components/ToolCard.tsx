@@ -51,14 +51,15 @@ const preview = (v: unknown): string => {
 /** A tool call: name, arguments, status, result or error, duration. */
 export const ToolCard = memo(function ToolCard({ row }: { row: ToolRow }) {
   const done = row.status !== 'running';
+  const shown = row.waiting ? 'waiting' : row.status;
   const resultText = done ? (row.error ? row.error : pretty(row.result)) : '';
   const shortResult = done ? (row.error ? row.error.split('\n')[0]! : compact(row.result)) : null;
   return (
     <div className="row row-tool">
-      <details className={`tool-card status-${row.status}`} data-testid="tool-card" data-id={row.id} data-status={row.status}>
+      <details className={`tool-card status-${shown}`} data-testid="tool-card" data-id={row.id} data-status={row.status} data-waiting={row.waiting ? 'true' : 'false'}>
         <summary>
           <span className="tool-icon" aria-hidden="true">
-            {row.status === 'running' ? <span className="spinner" /> : row.status === 'completed' ? '✓' : '!'}
+            {row.waiting ? '‖' : row.status === 'running' ? <span className="spinner" /> : row.status === 'completed' ? '✓' : '!'}
           </span>
           <span className="tool-name" data-testid="tool-name">
             {row.name || 'tool'}
@@ -70,8 +71,8 @@ export const ToolCard = memo(function ToolCard({ row }: { row: ToolRow }) {
             </span>
           ) : null}
           <span className="tool-meta">
-            <span className={`badge badge-${row.status}`} data-testid="tool-status">
-              {STATUS_LABEL[row.status]}
+            <span className={`badge badge-${shown}`} data-testid="tool-status">
+              {row.waiting ? 'Waiting' : STATUS_LABEL[row.status]}
             </span>
             {row.durationMs !== null ? (
               <span className="tool-duration" data-testid="tool-duration" title={row.durationExact ? 'duration' : 'approximate duration'}>

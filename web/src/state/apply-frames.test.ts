@@ -120,10 +120,14 @@ describe('applyFrames', () => {
     let s = applyFrames(emptyState('c1'), f.frames, NOW);
     expect(s.stepMode).toBe(true);
     expect(s.openPauses).toEqual([{ pauseId: 'p1', phase: 'approval', deadlineMs: NOW + 1000, toolCallIds: ['t1'] }]);
+    f.add('tool.start', 't1', { id: 't1', name: 'calc', input: {}, providerCallId: null });
+    s = applyFrames(s, f.frames, NOW);
+    expect(buildRows(s)[1]).toMatchObject({ type: 'tool', status: 'running', waiting: true });
     f.add('debugger.resume', 'p1', { pauseId: 'p1', resolution: 'approved', effect: 'continue', toolCallIds: ['t1'], by: 'me' });
     s = applyFrames(s, f.frames, NOW);
     expect(s.openPauses).toEqual([]);
     expect(buildRows(s)[0]).toMatchObject({ type: 'pause', resolution: 'approved' });
+    expect(buildRows(s)[1]).toMatchObject({ type: 'tool', waiting: false });
   });
 
   it('hydration then live frames equals live from the start', () => {

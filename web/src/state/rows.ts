@@ -21,6 +21,8 @@ export type Row =
       /** From `tool.result` live; after hydration estimated from the entity times. */
       durationMs: number | null;
       durationExact: boolean;
+      /** Not started yet: an open pause holds it (step mode or approval). */
+      waiting: boolean;
     }
   | { type: 'pause'; id: string; pauseId: string; phase: PausePhase; summary: string; deadlineMs: number; resolution: string | null }
   | { type: 'run-end'; id: string; status: string; reason: string | null; error: RunError | null }
@@ -37,7 +39,7 @@ function runError(v: unknown): RunError | null {
   return typeof o.message === 'string' ? ({ code: str(o.code, 'internal'), message: o.message } as RunError) : null;
 }
 
-function toolRow(e: Entity, result: Entity | undefined): Row {
+function toolRow(e: Entity, result: Entity | undefined, held: boolean): Row {
   const p = e.props;
   const rp = result?.props;
   const status = str(p.status, 'running');
@@ -59,6 +61,7 @@ function toolRow(e: Entity, result: Entity | undefined): Row {
     error: rp ? strOrNull(rp.error) : null,
     durationMs,
     durationExact,
+    waiting: held && status === 'running',
   };
 }
 
@@ -75,6 +78,7 @@ export function buildRows(state: ChatState): Row[] {
     }
     runEnd = null;
   };
+  const held = new Set(state.openPauses.flatMap((p) => p.toolCallIds));
   for (const id of state.order) {
     const e = state.entities[id];
     if (!e) continue;
@@ -94,7 +98,7 @@ export function buildRows(state: ChatState): Row[] {
         break;
       }
       case 'tool_call':
-        rows.push(toolRow(e, state.entities[`${id}:result`]));
+        rows.push(toolRow(e, state.entities[`${id}:result`], held.has(id)));
         break;
       case 'pause': {
         const phase = str(p.phase);
