@@ -4,13 +4,14 @@
  * from the environment); the file's `default` wins over `demo`; bad files are refused at start
  * with a clear message (Anthropic + temperature, a key pasted where its env var name goes).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReplayServer } from '../../src/providers/testing/replay-server';
 import { main } from '../../src/server/cli';
 import { KEYLESS_API_KEY } from '../../src/webchat/engine-factory';
+import { parseProfiles } from '../../src/webchat/profiles-file';
 import { assertNoSecrets, E2E, fixture, ofType, profileFor, provider, PROVIDERS, received, USAGE } from './harness';
 
 const READY_KEY = 'sk-test-SECRET-ready-openai-7a1b';
@@ -213,4 +214,15 @@ describe('profiles refused at start', () => {
     expect(r.stderr).toMatch(/profiles\.0\.api_key_env: an environment variable NAME/);
     expect(r.stderr).not.toContain(openai.key);
   });
+});
+
+it('the README example profiles (one per provider, Ollama through base_url) are valid', () => {
+  const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Providers'));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+  const { profiles } = parseProfiles(yaml, 'README.md');
+  expect(profiles.map((p) => [p.slug, p.provider])).toEqual([
+    ['gpt', 'openai'], ['gpt-responses', 'openai-responses'], ['claude', 'anthropic'], ['gemini', 'gemini'], ['local-llama', 'openai'],
+  ]);
+  expect(profiles.find((p) => p.slug === 'local-llama')).toMatchObject({ baseUrl: 'http://127.0.0.1:11434/v1', apiKeyEnv: null });
 });
