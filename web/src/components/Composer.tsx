@@ -37,8 +37,9 @@ export function Composer({ phase, queued, disabled, disabledReason, profiles, pr
     }
   }, [preset]);
 
+  // Focus the box on a conversation switch (not on touch screens: no keyboard popping up).
   useEffect(() => {
-    box.current?.focus();
+    if (window.matchMedia?.('(pointer: fine)').matches) box.current?.focus();
   }, [autoFocusKey]);
 
   // Grow with the content up to a limit.

@@ -48,6 +48,9 @@ const preview = (v: unknown): string => {
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 };
 
+const sameRow = (a: { row: ToolRow }, b: { row: ToolRow }): boolean =>
+  (Object.keys(a.row) as (keyof ToolRow)[]).every((k) => Object.is(a.row[k], b.row[k]));
+
 /** A tool call: name, arguments, status, result or error, duration. */
 export const ToolCard = memo(function ToolCard({ row }: { row: ToolRow }) {
   const done = row.status !== 'running';
@@ -99,4 +102,4 @@ export const ToolCard = memo(function ToolCard({ row }: { row: ToolRow }) {
       </details>
     </div>
   );
-});
+}, sameRow);
