@@ -143,7 +143,7 @@ export class FrameClient {
   assertValid(): void {
     expect(this.invalid).toEqual([]);
     const seqs = this.frames.filter((f) => f.event.seq !== null).map((f) => f.event.seq!);
-    seqs.forEach((s, i) => expect(s).toBe(i + 1)); // live delivery from the first frame: contiguous, in order
+    seqs.forEach((s, i) => expect(s).toBe(seqs[0]! + i)); // live delivery: contiguous, in order (from 1 on a new conversation)
   }
 
   close(): void {
@@ -224,6 +224,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Log level (default silent). */
   logLevel?: string;
+  /** A SQLite file (kept across `restart()`) instead of `:memory:`. */
+  persistent?: boolean;
 }
 
 /** A running e2e setup: one replay server per provider, the server, clients. */
@@ -233,10 +235,11 @@ export class E2E {
 
   private constructor(
     readonly replays: Record<ProviderId, ReplayServer>,
-    readonly server: RunningServer,
-    readonly api: RecordingApi,
+    public server: RunningServer,
+    public api: RecordingApi,
     private readonly dir: string,
     private readonly envNames: string[],
+    private readonly argv: string[],
   ) {}
 
   static async start(opts: StartOptions = {}): Promise<E2E> {
@@ -251,9 +254,10 @@ export class E2E {
     writeFileSync(file, JSON.stringify(doc, null, 2));
     const env: Record<string, string> = { ...Object.fromEntries(PROVIDERS.map((p) => [p.keyEnv, p.key])), ...opts.env };
     for (const [k, v] of Object.entries(env)) process.env[k] = v;
+    const db = opts.persistent ? join(dir, 'webchat.db') : ':memory:';
+    const argv = ['--port', '0', '--host', '127.0.0.1', '--db', db, '--profiles', file, '--log-level', opts.logLevel ?? 'silent'];
     let server: RunningServer;
     try {
-      const argv = ['--port', '0', '--host', '127.0.0.1', '--db', ':memory:', '--profiles', file, '--log-level', opts.logLevel ?? 'silent'];
       server = await serve(parseConfig(argv, {}), { handleSignals: false });
     } catch (err) {
       for (const k of Object.keys(env)) delete process.env[k];
@@ -261,7 +265,7 @@ export class E2E {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    return new E2E(replays, server, new RecordingApi(server.url.replace(/\/$/, '')), dir, Object.keys(env));
+    return new E2E(replays, server, new RecordingApi(server.url.replace(/\/$/, '')), dir, Object.keys(env), argv);
   }
 
   replay(p: E2EProvider): ReplayServer {
@@ -319,6 +323,14 @@ export class E2E {
     const r = await this.api.timeline(convId);
     expect(r.status, r.text).toBe(200);
     return r.json;
+  }
+
+  /** Stops the server (gracefully) and starts a new one on the same database and profiles. */
+  async restart(): Promise<void> {
+    for (const s of this.sockets.splice(0)) s.close();
+    await this.server.close();
+    this.server = await serve(parseConfig(this.argv, {}), { handleSignals: false });
+    this.api = new RecordingApi(this.server.url.replace(/\/$/, ''));
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,10 @@
  * providers and must give the same frame type sequence (ids, text and chunking aside).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EnvelopeSchema } from '../../src/protocol/frames';
+import { ANTHROPIC_SIGNATURE } from '../../src/providers/testing/fixtures/anthropic';
+import { GEMINI_SIGNATURE } from '../../src/providers/testing/fixtures/gemini';
+import { RESPONSES_ENCRYPTED } from '../../src/providers/testing/fixtures/openai-responses';
 import {
   assertNoSecrets, E2E, EXPECTED_TOOLS, fixture, joined, ofType, PROVIDERS, received, shapeOf, SYSTEM_PROMPT, USAGE,
   type E2EProvider, type Frame,
@@ -63,6 +67,10 @@ describe('per provider, through the server', () => {
       const assistant = tl.entities.find((x: any) => x.kind === 'message' && x.props.role === 'assistant');
       expect(assistant.props).toMatchObject({ content: 'Hello world', streaming: false });
       expect(tl.entities.find((x: any) => x.kind === 'run').props).toMatchObject({ status: 'completed', error: null });
+      // the log over HTTP holds exactly the frames the socket got
+      const log = await e2e.api.allEvents(c.convId);
+      for (const f of log.frames) EnvelopeSchema.parse(f);
+      expect(log.frames).toEqual(c.frames.filter((f) => f.event.seq !== null));
       c.assertValid();
       return frames;
     });
@@ -79,8 +87,12 @@ describe('per provider, through the server', () => {
           expect(s.messages).toEqual([{ role: 'user', text: 'What is 2+3?' }]);
           expect(s.tools).toEqual(EXPECTED_TOOLS);
         }),
-        fixture(p, 'after tool', { chunks: p.wire.text(['The answer ', 'is 5.'], USAGE) }, (s) => {
+        fixture(p, 'after tool', { chunks: p.wire.text(['The answer ', 'is 5.'], USAGE) }, (s, req) => {
           expect(s.system).toBe(SYSTEM_PROMPT);
+          if (p.id === 'gemini') { // the function call goes back with its thought signature
+            const call = req.body.contents.flatMap((x: any) => x.parts).find((x: any) => x.functionCall);
+            expect(call.thoughtSignature).toBe(GEMINI_SIGNATURE);
+          }
           expect(s.messages).toEqual([
             { role: 'user', text: 'What is 2+3?' },
             { role: 'assistant', text: 'Let me compute.', toolCalls: [{ id: pid || null, name: 'calc', args: { expression: '2+3' } }] },
@@ -169,6 +181,14 @@ describe('per provider, through the server', () => {
       const tl = await e2e.timeline(c.convId);
       expect(tl.entities.filter((x: any) => x.kind === 'message').map((x: any) => [x.props.role, x.props.content]))
         .toEqual([['user', 'Think first'], ['thinking', 'Let me think.'], ['assistant', 'Hi!']]);
+
+      // The next request carries the answer, and the reasoning where the provider wants it back.
+      e2e.replay(p).push(fixture(p, 'after thinking', { chunks: p.wire.text(['ok'], USAGE) }, (s, req) => {
+        expect(s.messages).toEqual([{ role: 'user', text: 'Think first' }, { role: 'assistant', text: 'Hi!', toolCalls: [] }, { role: 'user', text: 'And now?' }]);
+        if (p.id === 'anthropic') expect(req.body.messages[1].content[0]).toEqual({ type: 'thinking', thinking: 'Let me think.', signature: ANTHROPIC_SIGNATURE });
+        if (p.id === 'openai-responses') expect(req.body.input.find((x: any) => x.type === 'reasoning')).toMatchObject({ encrypted_content: RESPONSES_ENCRYPTED });
+      }));
+      expect((await e2e.run(c, 'And now?', p.slug)).end.event.data.status).toBe('completed');
       c.assertValid();
       return frames;
     });
