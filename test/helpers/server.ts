@@ -124,8 +124,8 @@ export function spawnServer(opts: { db: string; profilesPath?: string; args?: st
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`child server did not start within ${opts.timeoutMs ?? 20_000} ms; stdout: ${stdout} stderr: ${stderr}`));
-    }, opts.timeoutMs ?? 20_000);
+      reject(new Error(`child server did not start within ${opts.timeoutMs ?? 40_000} ms; stdout: ${stdout} stderr: ${stderr}`));
+    }, opts.timeoutMs ?? 40_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`child server exited (${code}) before listening; stderr: ${stderr}`));

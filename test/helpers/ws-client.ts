@@ -249,3 +249,11 @@ export function refusedUpgrade(url: string): Promise<{ status: number; body: any
     });
   });
 }
+
+/** Every frame that failed EnvelopeSchema or was not JSON, on any of `clients` (for an afterEach check). */
+export function frameProblems(clients: readonly WsClient[]): string[] {
+  return clients.flatMap((c) => [
+    ...c.invalid.map((i) => `${c.url}: invalid envelope ${i.raw.slice(0, 200)}: ${i.error.slice(0, 300)}`),
+    ...c.garbage.map((g) => `${c.url}: not JSON: ${g.slice(0, 200)}`),
+  ]);
+}

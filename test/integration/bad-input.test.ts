@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '../../src/protocol/errors';
 import type { HttpResult } from '../helpers/http';
 import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { refusedUpgrade, WsClient } from '../helpers/ws-client';
+import { frameProblems, refusedUpgrade, WsClient } from '../helpers/ws-client';
 
 /**
  * The error table of protocol.md against the real server: each bad input gets its documented
@@ -36,6 +36,7 @@ beforeAll(async () => {
   expect(ws.ofType('debugger.pause')[1]!.data.phase).toBe('after_tools');
   await api.waitState(PAUSED, (s) => s.open_pauses.length === 1, 'the after_tools pause');
   ws.terminate();
+  expect(frameProblems([ws])).toEqual([]);
   // a deleted conversation
   expect((await api.chat({ prompt: 'to be deleted', conv_id: DELETED })).status).toBe(200);
   await api.waitIdle(DELETED);
@@ -198,6 +199,7 @@ describe('the error table, against the real server: documented status and code, 
     const gone = await WsClient.connect(srv.wsBase, DELETED);
     expect((await gone.waitClose()).code).toBe(4404);
     expect(gone.frames.map((f) => f.type)).toEqual(['ws.hello']);
+    expect(frameProblems([waiting, gone])).toEqual([]);
     expect(await observe()).toEqual(baseline);
   });
 

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CancelResponse } from '../../src/protocol/http';
 import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { firstSeqProblem, WsClient, type Frame } from '../helpers/ws-client';
+import { firstSeqProblem, frameProblems, WsClient, type Frame } from '../helpers/ws-client';
 
 /**
  * Stop (D5, D6, runtime.md "Cancel"): one `run.end cancelled` (user_cancel), open message and
@@ -16,6 +16,10 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   dir = tempDir();
   srv = await startServer(dir);
+});
+// every frame any client received parses with EnvelopeSchema
+afterEach(() => {
+  expect(frameProblems(sockets)).toEqual([]);
 });
 afterAll(async () => {
   for (const s of sockets) s.terminate();

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, tempDir, writeProfiles, type ChildServer, type TempDir } from '../helpers/server';
-import { firstSeqProblem, WsClient } from '../helpers/ws-client';
+import { firstSeqProblem, frameProblems, WsClient } from '../helpers/ws-client';
 
 /**
  * Crash (D2, D5, runtime.md "Conversation manager" start-up): kill -9 the server mid-stream and
@@ -16,6 +16,10 @@ const sockets: WsClient[] = [];
 
 beforeAll(() => {
   dir = tempDir();
+});
+// every frame any client received parses with EnvelopeSchema
+afterEach(() => {
+  expect(frameProblems(sockets)).toEqual([]);
 });
 afterAll(async () => {
   for (const s of sockets) s.terminate();
@@ -131,5 +135,5 @@ describe('kill -9 mid-stream and restart on the same database', () => {
     expect(tail2[tail2.length - 1].data).toMatchObject({ status: 'interrupted', reason: 'shutdown' });
     const st2 = await second.api.conversation(c2);
     expect(st2.json).toMatchObject({ running: null, open_pauses: [] });
-  });
+  }, 90_000);
 });

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { refusedUpgrade, WsClient } from '../helpers/ws-client';
+import { frameProblems, refusedUpgrade, WsClient } from '../helpers/ws-client';
 
 /**
  * Delete (protocol.md "Conversations" DELETE): 204; the run ends once (reason deleted), the
@@ -16,6 +16,10 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   dir = tempDir();
   srv = await startServer(dir, { db: dir.file('delete.db') });
+});
+// every frame any client received parses with EnvelopeSchema
+afterEach(() => {
+  expect(frameProblems(sockets)).toEqual([]);
 });
 afterAll(async () => {
   for (const s of sockets) s.terminate();

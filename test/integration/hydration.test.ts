@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TimelineSnapshot } from '../../src/protocol/timeline';
-import type { Api } from '../helpers/http';
+import type { Api, HttpResult } from '../helpers/http';
 import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
 import { emptyState, fromSnapshot, reduce } from '../helpers/timeline-reducer';
-import { firstSeqProblem, WsClient } from '../helpers/ws-client';
+import { firstSeqProblem, frameProblems, WsClient } from '../helpers/ws-client';
 
 /**
  * Hydration (protocol.md "Hydration snapshot", runtime.md "Projection"): `/api/timeline` is
@@ -18,6 +18,10 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   dir = tempDir();
   srv = await startServer(dir, { db: dir.file('hydration.db') });
+});
+// every frame any client received parses with EnvelopeSchema
+afterEach(() => {
+  expect(frameProblems(sockets)).toEqual([]);
 });
 afterAll(async () => {
   for (const s of sockets) s.terminate();
@@ -111,12 +115,13 @@ describe('hydration', () => {
     const restDb = dir.file('restart.db');
     const a = await startServer(dir, { db: restDb });
     const convId = 'hydrate-restart';
-    let r;
+    let r: HttpResult | undefined;
     try {
       await varied(a.api, convId);
-      r = await a.api.chat({ prompt: '/stream 5000 1', conv_id: convId });
-      expect(r.status).toBe(200);
-      await a.api.waitState(convId, (s) => s.last_seq >= 80, 'stream under way');
+      const started = await a.api.chat({ prompt: '/stream 5000 1', conv_id: convId });
+      r = started;
+      expect(started.status).toBe(200);
+      await a.api.waitState(convId, (s) => s.last_seq >= started.json.seq + 50, 'stream under way');
     } finally {
       await a.close(); // graceful: the run ends, everything is flushed
     }
@@ -124,7 +129,7 @@ describe('hydration', () => {
     try {
       const s1 = await snapshot(b.api, convId);
       expect(s1.conversation.running).toBeNull();
-      const run = s1.entities.find((e: any) => e.id === r.json.inference_id);
+      const run = s1.entities.find((e: any) => e.id === r!.json.inference_id);
       expect(run.props).toMatchObject({ status: 'cancelled', reason: 'shutdown' });
       expect(s1.entities.filter((e: any) => e.kind === 'message' && e.props.streaming)).toEqual([]);
       await expectExact(b.api, convId, s1);

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChatQueuedResponse, ChatStartedResponse } from '../../src/protocol/http';
 import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { firstSeqProblem, WsClient } from '../helpers/ws-client';
+import { firstSeqProblem, frameProblems, WsClient } from '../helpers/ws-client';
 
 /**
  * Busy policy and queue (D7, protocol.md "POST /chat", runtime.md "Queue"): 202 + run.queued
@@ -17,6 +17,10 @@ const ARGS = ['--queue-depth', '2'];
 beforeAll(async () => {
   dir = tempDir();
   srv = await startServer(dir, { args: ARGS });
+});
+// every frame any client received parses with EnvelopeSchema
+afterEach(() => {
+  expect(frameProblems(sockets)).toEqual([]);
 });
 afterAll(async () => {
   for (const s of sockets) s.terminate();

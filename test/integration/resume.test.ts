@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { streamText } from '../../src/providers/demo/demo-script';
 import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { firstSeqProblem, WsClient, type Frame } from '../helpers/ws-client';
+import { firstSeqProblem, frameProblems, WsClient, type Frame } from '../helpers/ws-client';
 
 /**
  * Exact resume (D3, protocol.md "WebSocket /ws" 2–3): reconnect with since/epoch → exactly the
@@ -15,6 +15,10 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   dir = tempDir();
   srv = await startServer(dir);
+});
+// every frame any client received parses with EnvelopeSchema
+afterEach(() => {
+  expect(frameProblems(sockets)).toEqual([]);
 });
 afterAll(async () => {
   for (const s of sockets) s.terminate();
@@ -73,12 +77,12 @@ describe('resume', () => {
     const convId = 'resume-100k';
     const r = await srv.api.chat({ prompt: '/stream 100000 0', conv_id: convId });
     expect(r.status).toBe(200);
-    const state = await srv.api.waitIdle(convId, 60_000);
+    const state = await srv.api.waitIdle(convId, 80_000);
     const last = state.last_seq as number;
     expect(last).toBeGreaterThan(100_000);
 
     const c = await open(convId, { since: 0, epoch: state.epoch });
-    await c.waitSeq(last, { timeoutMs: 60_000 });
+    await c.waitSeq(last, { timeoutMs: 80_000 });
     expect(c.closeInfo).toBeNull();
     expect(c.log).toHaveLength(last);
     expect(firstSeqProblem(c.log.map((f) => f.seq!), 1)).toBeNull();
@@ -90,7 +94,7 @@ describe('resume', () => {
     expect((await srv.api.chat({ prompt: 'after the catch-up', conv_id: convId })).status).toBe(200);
     await c.waitType('run.end', 2);
     expect(firstSeqProblem(c.log.map((f) => f.seq!), 1)).toBeNull();
-  });
+  }, 90_000);
 
   it('since ahead of the log → ws.resync since_ahead, then live after lastSeq', async () => {
     const convId = 'resume-ahead';

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChatStartedResponse, EventsResponse } from '../../src/protocol/http';
 import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { firstSeqProblem, WsClient } from '../helpers/ws-client';
+import { firstSeqProblem, frameProblems, WsClient } from '../helpers/ws-client';
 
 /**
  * One prompt, two sockets: identical frames in identical order, contiguous seqs, and the
@@ -15,6 +15,10 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   dir = tempDir();
   srv = await startServer(dir);
+});
+// every frame any client received parses with EnvelopeSchema
+afterEach(() => {
+  expect(frameProblems(sockets)).toEqual([]);
 });
 afterAll(async () => {
   for (const s of sockets) s.terminate();
