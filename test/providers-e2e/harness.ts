@@ -180,13 +180,14 @@ export function fixture(p: E2EProvider, name: string, rest: Omit<Fixture, 'name'
 }
 
 /** An error answer whose message echoes the credential header the provider got (as a careless provider would). */
-export function echoKeyError(p: E2EProvider, status: number, kind: Parameters<ProviderWire['error']>[1]): Fixture {
+export function echoKeyError(p: E2EProvider, status: number, kind: Parameters<ProviderWire['error']>[1], opts: { retryAfterMs?: number } = {}): Fixture {
   const f: Fixture = {
     name: `${p.id}: ${status} echoing the key`,
     check: (req) => {
       const cred = String(req.headers['x-goog-api-key'] ?? req.headers['x-api-key'] ?? req.headers.authorization ?? '');
       expect(cred).toContain(p.key);
-      Object.assign(f, p.wire.error(status, kind, { message: `Incorrect API key provided: ${cred}. (header was "${cred}")` }));
+      const said = status === 401 || status === 403 ? 'Incorrect API key provided:' : 'Request refused for credential';
+      Object.assign(f, p.wire.error(status, kind, { ...opts, message: `${said} ${cred}. (header was "${cred}")` }));
     },
   };
   return f;
