@@ -81,6 +81,7 @@ describe('chat', () => {
     const evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
     await sendPrompt(page, evil);
     await page.waitForFunction((t) => document.querySelector('[data-testid="msg-assistant"] .md')?.textContent?.includes(t), evil, LONG);
+    await page.locator('[data-testid="msg-assistant"][data-streaming="false"]').waitFor(LONG);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('[data-testid="transcript"] img, [data-testid="transcript"] script').count()).toBe(0);
     expect(await page.locator('[data-testid="msg-user"]').textContent()).toBe(evil);
@@ -89,6 +90,7 @@ describe('chat', () => {
 
     await sendPrompt(page, 'links: [bad](javascript:window.__pwned=3) and [good](https://example.com/x)');
     await page.locator('[data-testid="msg-assistant"] a[href="https://example.com/x"]').waitFor(LONG);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="msg-assistant"][data-streaming="false"]').length === 2, null, LONG);
     const good = page.locator('[data-testid="msg-assistant"] a[href="https://example.com/x"]');
     expect(await good.getAttribute('rel')).toBe('noopener noreferrer');
     expect(await good.getAttribute('target')).toBe('_blank');
@@ -114,7 +116,7 @@ describe('chat', () => {
     expect(await page.locator('[data-testid="msg-user"]').count()).toBe(0);
     await box.pressSequentially('end');
     await box.press('Enter');
-    const block = page.locator('[data-testid="code-block"]');
+    const block = page.locator('[data-testid="msg-assistant"][data-streaming="false"] [data-testid="code-block"]');
     await block.waitFor(LONG);
     expect(await block.locator('code').textContent()).toBe('console.log(1 < 2)');
     expect(await box.inputValue()).toBe('');

@@ -55,7 +55,7 @@ describe('resume', () => {
     const page = await context.newPage();
     const { errors } = watchPage(page);
     await page.goto(`${server.url}/`);
-    await sendPrompt(page, '/stream 300 20');
+    await sendPrompt(page, '/stream 300 10');
     const convId = await convIdOf(page);
     await waitForWords(page, 40);
     const before = await lastAssistantText(page);
@@ -109,35 +109,28 @@ describe('resume', () => {
   }, 60_000);
 
   it('the server dies mid-stream and restarts on the same port and database: the UI reconnects and matches the server', async () => {
-    const own = tempDb();
-    let s: ServerProcess = await startServer({ db: own.db });
     const page = await context.newPage();
-    try {
-      await page.goto(`${s.url}/`);
-      await sendPrompt(page, '/stream 300 20');
-      const convId = await convIdOf(page);
-      await waitForWords(page, 40);
-      await s.stop('SIGKILL');
-      await page.waitForFunction(() => ['reconnecting', 'offline'].includes(document.querySelector('[data-testid="connection-status"]')?.getAttribute('data-status') ?? ''), null, LONG);
-      await screenshot(page, '10-reconnecting');
-      s = await startServer({ db: own.db, port: s.port });
-      await page.waitForFunction(() => document.querySelector('[data-testid="connection-status"]')?.getAttribute('data-status') === 'connected', null, LONG);
-      // the interrupted run is closed by the restarted server; the UI shows exactly what it logged
-      await page.locator('[data-testid="run-end"]').waitFor(LONG);
-      await waitIdle(page);
-      const text = await lastAssistantText(page);
-      expect(checkWordPrefix(text)).toBeGreaterThanOrEqual(40);
-      expect(assistantTexts(await timeline(s.url, convId))).toEqual([text]);
-      expect(await renderedTranscript(page)).toEqual(await hydratedTranscript(s.url, convId));
-      // and the conversation goes on
-      await sendPrompt(page, 'What is (4*5)-1?');
-      await page.waitForFunction(() => document.querySelector('[data-testid="transcript"]')?.textContent?.includes('The answer is 19.'), null, LONG);
-      await screenshot(page, '11-after-restart');
-    } finally {
-      await page.close();
-      await s.stop();
-      own.remove();
-    }
+    await page.goto(`${server.url}/`);
+    await sendPrompt(page, '/stream 300 20');
+    const convId = await convIdOf(page);
+    await waitForWords(page, 40);
+    await server.stop('SIGKILL');
+    await page.waitForFunction(() => ['reconnecting', 'offline'].includes(document.querySelector('[data-testid="connection-status"]')?.getAttribute('data-status') ?? ''), null, LONG);
+    await screenshot(page, '10-reconnecting');
+    server = await startServer({ db: tmp.db, port: server.port });
+    await page.waitForFunction(() => document.querySelector('[data-testid="connection-status"]')?.getAttribute('data-status') === 'connected', null, LONG);
+    // the interrupted run is closed by the restarted server; the UI shows exactly what it logged
+    await page.locator('[data-testid="run-end"]').waitFor(LONG);
+    await waitIdle(page);
+    const text = await lastAssistantText(page);
+    expect(checkWordPrefix(text)).toBeGreaterThanOrEqual(40);
+    expect(assistantTexts(await timeline(server.url, convId))).toEqual([text]);
+    expect(await renderedTranscript(page)).toEqual(await hydratedTranscript(server.url, convId));
+    // and the conversation goes on
+    await sendPrompt(page, 'What is (4*5)-1?');
+    await page.waitForFunction(() => document.querySelector('[data-testid="transcript"]')?.textContent?.includes('The answer is 19.'), null, LONG);
+    await screenshot(page, '11-after-restart');
+    await page.close();
   }, 90_000);
 
   it('Stop ends the run at once, the UI shows it stopped, and the next prompt starts immediately', async () => {

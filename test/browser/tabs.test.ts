@@ -44,7 +44,7 @@ describe('two tabs', () => {
     const b = await context.newPage();
     const errs = [watchPage(a).errors, watchPage(b).errors];
     await a.goto(`${server.url}/`);
-    await sendPrompt(a, '/stream 200 25');
+    await sendPrompt(a, '/stream 300 15');
     const convId = await convIdOf(a);
     await waitForWords(a, 5);
     // the second tab joins mid-stream (hydrates, then follows live)
@@ -71,10 +71,10 @@ describe('two tabs', () => {
     const ta = await renderedTranscript(a);
     const tb = await renderedTranscript(b);
     expect(tb).toEqual(ta);
-    expect(ta.filter((r) => r.startsWith('msg-user'))).toEqual(['msg-user: /stream 200 25', 'msg-user: What is (4*5)-1?', 'msg-user: /stream 5']);
+    expect(ta.filter((r) => r.startsWith('msg-user'))).toEqual(['msg-user: /stream 300 15', 'msg-user: What is (4*5)-1?', 'msg-user: /stream 5']);
     const snap = await timeline(server.url, convId);
     const texts = assistantTexts(snap);
-    checkWords(texts[0]!, 200);
+    checkWords(texts[0]!, 300);
     expect(texts.slice(1)).toEqual(['Let me calculate that.', 'The answer is 19.', 'w1 w2 w3 w4 w5']);
     expect(ta.filter((r) => r.startsWith('msg-assistant'))).toEqual(texts.map((t) => `msg-assistant: ${t}`));
     expect(snap.conversation.queue).toEqual([]);
