@@ -79,6 +79,10 @@ const CASES: ErrorCase[] = [
     fixtures: (p) => [fixture(p, 'malformed', { chunks: p.wire.malformed() })] },
   { title: 'connection reset after content → provider_stream, no retry, partial text closed', providers: ALL, code: 'provider_stream', requests: 1, retries: 0, partial: 'Hello',
     fixtures: (p) => [fixture(p, 'reset', { chunks: p.wire.textPrefix(['Hel', 'lo']), then: 'destroy' })] },
+  { title: 'stream ending without its end marker after content → provider_stream, partial text closed', providers: ALL, code: 'provider_stream', requests: 1, retries: 0, partial: 'Hello',
+    fixtures: (p) => [fixture(p, 'truncated', { chunks: p.wire.truncated(['Hel', 'lo']) })] },
+  { title: 'an error event inside the stream before content → retried, then success', providers: ALL, code: null, requests: 2, retries: 1,
+    fixtures: (p) => [fixture(p, 'stream error', { chunks: p.wire.streamError!('overloaded') }), fixture(p, 'ok after stream error', { chunks: p.wire.text(['fine'], USAGE) })] },
   { title: 'connection reset before content → retried, then success', providers: ['openai', 'gemini'], code: null, requests: 2, retries: 1,
     fixtures: (p) => [fixture(p, 'reset early', { chunks: [], then: 'destroy' }), fixture(p, 'ok after reset', { chunks: p.wire.text(['fine'], USAGE) })] },
 ];
