@@ -17,6 +17,9 @@ interface PendingEntry extends LogEntry {
   createdAtMs: number;
 }
 
+/** Longest a conversation's head row and projection wait for their write (see `contribute`). */
+const HEAD_PERSIST_MS = 200;
+
 export type LogListener = (entries: readonly LogEntry[]) => void;
 
 export interface ConversationLogOptions {
@@ -55,6 +58,11 @@ export class ConversationLog implements CommitParticipant {
   private readonly hotMax: number;
   private readonly listeners = new Set<LogListener>();
   private waiters: { seq: number; resolve: () => void }[] = [];
+  /** When the head row and projection were last written (0: never, the next batch creates the row). */
+  private headWrittenAtMs = 0;
+  private writtenFields = '';
+  /** Rows held back for a later batch (see `contribute`). */
+  private rowsHeld = false;
   readonly projection: TimelineProjection;
   lastActivityMs = Date.now();
 
@@ -140,6 +148,22 @@ export class ConversationLog implements CommitParticipant {
 
   contribute(batch: CommitBatch, atMs: number): void {
     const row = this.o.row();
+    const fields = `${row.title}\u0000${row.stepMode}\u0000${row.busyPolicy}\u0000${row.runtimeKey}`;
+    // While the conversation is busy, its head row (lastSeq, lastActivityMs) and its projection
+    // are written at most every HEAD_PERSIST_MS, and within HEAD_PERSIST_MS after its last
+    // batch (`defer`), always on flush. Rewriting both in every group commit made a long stream
+    // quadratic (a streaming message's entity holds its whole text) and made 1000 concurrent
+    // conversations write 1000 rows per commit (bench: fanout, concurrent). The first batch
+    // always creates the row, and a changed title / step mode / policy / runtime is written at
+    // once. The persisted projection cursor may lag the log: loading replays the log from that
+    // cursor, so the timeline stays exact (the head's lastSeq is read from the frames).
+    if (!this.o.committer.flushing && fields === this.writtenFields && atMs - this.headWrittenAtMs < HEAD_PERSIST_MS) {
+      this.holdRows(HEAD_PERSIST_MS - (atMs - this.headWrittenAtMs));
+      return;
+    }
+    this.rowsHeld = false;
+    this.headWrittenAtMs = atMs;
+    this.writtenFields = fields;
     const head = { lastSeq: this.lastAssigned, lastActivityMs: this.lastActivityMs };
     batch.conversations.push({
       convId: this.convId,
@@ -148,6 +172,11 @@ export class ConversationLog implements CommitParticipant {
     });
     const p = this.projection.takeDirty(atMs);
     if (p) batch.projections.push({ convId: this.convId, ...p });
+  }
+
+  private holdRows(ms: number): void {
+    this.rowsHeld = true;
+    this.o.committer.defer(this, ms);
   }
 
   committed(upToSeq: number): void {
@@ -173,8 +202,10 @@ export class ConversationLog implements CommitParticipant {
       for (const w of this.waiters) (w.seq <= this.committedSeq ? w.resolve() : still.push(w));
       this.waiters = still;
     }
-    // the projection advanced: persist it with a later batch
-    this.o.committer.touch(this);
+    // the projection advanced: persist it with a later batch (within this flush, if one runs:
+    // nothing may be left for a timer once the store is closed)
+    if (this.o.committer.flushing) this.o.committer.touch(this);
+    else this.holdRows(Math.max(1, HEAD_PERSIST_MS - (Date.now() - this.headWrittenAtMs)));
   }
 
   /** Resolves once `seq` is committed (durable and visible). */
@@ -216,8 +247,8 @@ export class ConversationLog implements CommitParticipant {
     return [...this.runs.values()];
   }
 
-  /** True when nothing is waiting to be committed. */
+  /** True when nothing is waiting to be committed (frames, or held-back rows). */
   get idle(): boolean {
-    return this.pending.length === 0;
+    return this.pending.length === 0 && !this.rowsHeld;
   }
 }

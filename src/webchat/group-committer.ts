@@ -29,7 +29,11 @@ export class GroupCommitter {
   private pendingParticipants = new Map<CommitParticipant, number>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private deferred = new Set<CommitParticipant>();
+  private deferTimer: NodeJS.Timeout | null = null;
   healthy = true;
+  /** True while `flush()` runs: participants write everything they hold back (projection). */
+  flushing = false;
 
   constructor(private readonly store: Store, private readonly opts: GroupCommitterOptions) {}
 
@@ -42,6 +46,26 @@ export class GroupCommitter {
   note(p: CommitParticipant, seq: number): void {
     this.pendingParticipants.set(p, Math.max(seq, this.pendingParticipants.get(p) ?? 0));
     this.schedule();
+  }
+
+  /**
+   * `p` held rows back (throttled): it gets another batch within `ms`, and one in every flush.
+   * One timer for all deferred participants; a participant not due yet defers again.
+   */
+  defer(p: CommitParticipant, ms: number): void {
+    this.deferred.add(p);
+    if (this.deferTimer) return;
+    this.deferTimer = setTimeout(() => {
+      this.deferTimer = null;
+      this.releaseDeferred();
+    }, Math.max(1, ms));
+    this.deferTimer.unref();
+  }
+
+  private releaseDeferred(): void {
+    const ps = [...this.deferred];
+    this.deferred.clear();
+    for (const p of ps) this.touch(p);
   }
 
   /** A participant with no new frame but rows to write (e.g. projection). */
@@ -108,14 +132,24 @@ export class GroupCommitter {
 
   /** Resolves when everything appended so far is committed. */
   async flush(): Promise<void> {
-    for (let i = 0; i < 1000; i++) {
-      if (this.timer) {
-        clearTimeout(this.timer);
-        this.timer = null;
+    this.flushing = true;
+    if (this.deferTimer) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = null;
+    }
+    this.releaseDeferred();
+    try {
+      for (let i = 0; i < 1000; i++) {
+        if (this.timer) {
+          clearTimeout(this.timer);
+          this.timer = null;
+        }
+        if (this.running) await this.running;
+        else if (this.pendingParticipants.size > 0) this.running = this.run();
+        else return;
       }
-      if (this.running) await this.running;
-      else if (this.pendingParticipants.size > 0) this.running = this.run();
-      else return;
+    } finally {
+      this.flushing = false;
     }
   }
 }

@@ -34,6 +34,11 @@ describe('demo script parsing', () => {
     expect(findArithmetic('I have 3 apples')).toBeNull();
     expect(findArithmetic('2+3')).toBe('2+3');
   });
+
+  it('/stamp (bench latency probes) exists only when the bench gate is on', () => {
+    expect(planFor('/stamp 3 20')).toEqual({ kind: 'echo', prompt: '/stamp 3 20' });
+    expect(planFor('/stamp 3 20', { bench: true })).toEqual({ kind: 'stamp', count: 3, delayMs: 20 });
+  });
 });
 
 describe('demo engine', () => {

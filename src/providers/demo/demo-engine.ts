@@ -50,7 +50,8 @@ export class DemoEngine implements Engine {
     const prompt = lastUser >= 0 ? (turn.blocks[lastUser] as { text: string }).text : '';
     const after = turn.blocks.slice(lastUser + 1);
     const answers = after.filter((b): b is ToolUseBlock => b.kind === 'tool_use');
-    const plan = planFor(prompt);
+    // `/stamp N MS` exists only when the bench starts the server with WEBCHAT_BENCH=1.
+    const plan = planFor(prompt, { bench: process.env.WEBCHAT_BENCH === '1' });
     const added: Block[] = [];
     let delay = this.delay;
 
@@ -89,6 +90,9 @@ export class DemoEngine implements Engine {
         case 'echo':
           await this.stream(ms, echoReply(plan.prompt), delay, signal);
           break;
+        case 'stamp':
+          await this.streamStamps(ms, plan.count, plan.delayMs, signal);
+          break;
       }
     }
     if (signal.aborted) throw new AbortedError();
@@ -107,6 +111,16 @@ export class DemoEngine implements Engine {
       else if (i % 64 === 63) await yieldNow(); // never starve the event loop
       if (signal.aborted) throw new AbortedError();
       ms.delta(chunks[i]!);
+    }
+  }
+
+  /** Bench only: each delta is `t<epoch ms, 3 decimals>` taken when it is produced (latency probes). */
+  private async streamStamps(ms: MessageStream, count: number, delay: number, signal: AbortSignal): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      if (delay > 0) await sleep(delay, signal);
+      else if (i % 64 === 63) await yieldNow();
+      if (signal.aborted) throw new AbortedError();
+      ms.delta(`${i === 0 ? '' : ' '}t${(performance.timeOrigin + performance.now()).toFixed(3)}`);
     }
   }
 

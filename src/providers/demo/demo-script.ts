@@ -7,14 +7,20 @@ export type DemoPlan =
   | { kind: 'think' }
   | { kind: 'error'; code: string }
   | { kind: 'calc'; expression: string }
-  | { kind: 'echo'; prompt: string };
+  | { kind: 'echo'; prompt: string }
+  /** Bench only (`WEBCHAT_BENCH=1`): N deltas whose text is their production time (see bench/). */
+  | { kind: 'stamp'; count: number; delayMs: number };
 
 const MAX_STREAM_WORDS = 1_000_000;
 const MAX_TOOLS = 16;
 
-export function planFor(prompt: string): DemoPlan {
+export function planFor(prompt: string, opts: { bench?: boolean } = {}): DemoPlan {
   const p = prompt.trim();
-  let m = /^\/stream\s+(\d+)(?:\s+(\d+))?\s*$/.exec(p);
+  let m: RegExpExecArray | null;
+  if (opts.bench && (m = /^\/stamp\s+(\d+)\s+(\d+)\s*$/.exec(p))) {
+    return { kind: 'stamp', count: Math.min(Number(m[1]), MAX_STREAM_WORDS), delayMs: Number(m[2]) };
+  }
+  m = /^\/stream\s+(\d+)(?:\s+(\d+))?\s*$/.exec(p);
   if (m) return { kind: 'stream', words: Math.min(Number(m[1]), MAX_STREAM_WORDS), delayMs: m[2] !== undefined ? Number(m[2]) : null };
   m = /^\/tools\s+(\d+)\s*$/.exec(p);
   if (m) return { kind: 'tools', count: Math.max(1, Math.min(Number(m[1]), MAX_TOOLS)) };
