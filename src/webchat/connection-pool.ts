@@ -29,7 +29,9 @@ export class SocketConn {
   /** Live delivery: never waits; over the byte bound the socket is closed 1013 (D15). */
   sendLive(e: LogEntry): void {
     if (!this.isOpen || e.seq <= this.lastSentSeq) return;
-    if (this.ws.bufferedAmount + e.buf.length > this.sendLimitBytes) {
+    // An empty buffer always takes the next frame (one frame larger than the limit must not
+    // close an idle socket); beyond that the bound holds.
+    if (this.ws.bufferedAmount > 0 && this.ws.bufferedAmount + e.buf.length > this.sendLimitBytes) {
       this.close(CLOSE_CODES.overflow, 'send buffer over its limit: reconnect with since');
       this.metrics.socketDropped('overflow');
       return;

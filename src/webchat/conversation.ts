@@ -28,8 +28,16 @@ export interface ConversationDeps {
   translator: Translator;
   catalog: ToolCatalog;
   limits: { queueDepth: number; sendLimitBytes: number; maxToolResultBytes: number };
+  /** Operator log (pino-compatible); the runtime logs failed runs and dropped prompts. */
+  logger?: RuntimeLogger;
   /** Loop hooks of a run (step controller); null = none. */
   hooksFor?: (conv: Conversation, rt: PromptRuntime) => LoopHooks;
+}
+
+export interface RuntimeLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
 }
 
 export interface QueuedPrompt {
@@ -196,6 +204,13 @@ export class Conversation {
    * then the runner's `run.start`. A start failure never leaves the conversation busy.
    */
   private start(item: QueuedPrompt, fromQueue: boolean): { seq: number; inferenceId: string } {
+    // Build first: a profile that cannot run (e.g. its key variable is unset) changes nothing.
+    let builder: ToolLoopEngineBuilder;
+    try {
+      builder = this.builderFor(item.runtime, item.principal);
+    } catch (err) {
+      throw new WebchatError('internal', `could not start the run on profile "${item.runtime.profile.slug}": ${(err as Error).message}`);
+    }
     if (fromQueue) {
       this.log.append({
         type: 'run.queued', id: entityIds.queue(item.turnId), metadata: null, inferenceId: null,
@@ -213,25 +228,16 @@ export class Conversation {
       data: { schemaVersion: 1, role: 'user', content: item.prompt, turnId: item.turnId },
     })!;
     const inferenceId = randomUUID();
-    try {
-      this.steps.setSettings({ stepTimeoutMs: item.runtime.profile.stepTimeoutMs, approvalTimeoutMs: item.runtime.profile.approvalTimeoutMs });
-      this.session.builder = this.builderFor(item.runtime, item.principal);
-      this.session.appendNewTurnFromUserPrompt(item.prompt, item.turnId);
-      const handle = this.session.startInference({ inferenceId });
-      this.active = {
-        handle, inferenceId, turnId: item.turnId, startedAtMs: Date.now(),
-        idem: item.idempotencyKey ? { principal: idemScope(item.principal), key: item.idempotencyKey } : null,
-      };
-      this.d.metrics.runStarted();
-      handle.onSettled((o) => this.onRunSettled(o));
-    } catch (err) {
-      this.log.append({
-        type: 'log', id: `log-${randomUUID()}`, metadata: null, inferenceId: null,
-        data: { id: `log-${randomUUID()}`, level: 'error', message: `could not start the run: ${(err as Error).message}`, fields: { turnId: item.turnId } },
-      });
-      if (item.idempotencyKey) this.markIdemEnded(idemScope(item.principal), item.idempotencyKey);
-      throw new WebchatError('internal', `could not start the run: ${(err as Error).message}`);
-    }
+    this.steps.setSettings({ stepTimeoutMs: item.runtime.profile.stepTimeoutMs, approvalTimeoutMs: item.runtime.profile.approvalTimeoutMs });
+    this.session.builder = builder;
+    this.session.appendNewTurnFromUserPrompt(item.prompt, item.turnId);
+    const handle = this.session.startInference({ inferenceId }); // emits run.start synchronously
+    this.active = {
+      handle, inferenceId, turnId: item.turnId, startedAtMs: Date.now(),
+      idem: item.idempotencyKey ? { principal: idemScope(item.principal), key: item.idempotencyKey } : null,
+    };
+    this.d.metrics.runStarted();
+    handle.onSettled((o) => this.onRunSettled(o));
     return { seq, inferenceId };
   }
 
@@ -286,6 +292,11 @@ export class Conversation {
     this.active = null;
     if (a.idem) this.markIdemEnded(a.idem.principal, a.idem.key);
     this.d.metrics.runEnded(o.status);
+    if (o.status === 'error') {
+      this.d.logger?.warn({ convId: this.convId, inferenceId: o.inferenceId, code: o.error?.code, message: o.error?.message }, 'run failed');
+    } else {
+      this.d.logger?.debug?.({ convId: this.convId, inferenceId: o.inferenceId, status: o.status, reason: o.reason }, 'run ended');
+    }
     if (!this.suppressDrain) this.drain();
   }
 
@@ -295,11 +306,17 @@ export class Conversation {
       const next = this.queue.shift()!;
       try {
         this.start(next, true);
-      } catch {
+      } catch (err) {
+        // the prompt cannot run (its profile cannot start): drop it visibly, never stay busy
         this.log.append({
           type: 'run.queued', id: entityIds.queue(next.turnId), metadata: null, inferenceId: null,
           data: { turnId: next.turnId, idempotencyKey: next.idempotencyKey, prompt: next.prompt, status: 'dropped', reason: 'start_failed', position: 0, depth: this.queue.length },
         });
+        const id = `log-${randomUUID()}`;
+        this.log.append({ type: 'log', id, metadata: null, inferenceId: null, data: { id, level: 'error', message: (err as Error).message, fields: { turnId: next.turnId } } });
+        this.log.batch.queueDeletes.push({ convId: this.convId, turnId: next.turnId });
+        if (next.idempotencyKey) this.markIdemEnded(idemScope(next.principal), next.idempotencyKey);
+        this.d.logger?.warn({ convId: this.convId, turnId: next.turnId, err: (err as Error).message }, 'queued prompt dropped: its run could not start');
       }
     }
   }

@@ -1,3 +1,4 @@
+import type { RuntimeLogger } from './conversation';
 import { ConversationManager } from './conversation-manager';
 import { GroupCommitter } from './group-committer';
 import { ProfileRegistry } from './profile-registry';
@@ -30,7 +31,7 @@ export interface ChatServiceOptions {
   wsSendBufferBytes?: number;
   /** Environment for ready profiles (default process.env). */
   env?: NodeJS.ProcessEnv;
-  logger?: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
+  logger?: RuntimeLogger;
 }
 
 export const SERVICE_DEFAULTS = {
@@ -73,6 +74,7 @@ export async function createChatService(o: ChatServiceOptions = {}): Promise<Web
     metrics,
     translator: o.translator ?? new Translator(),
     catalog,
+    logger: o.logger,
     limits: {
       queueDepth: o.queueDepth ?? SERVICE_DEFAULTS.queueDepth,
       sendLimitBytes: o.sendLimitBytes ?? o.wsSendBufferBytes ?? SERVICE_DEFAULTS.sendLimitBytes,

@@ -25,5 +25,6 @@ export function engineForProfile(p: RuntimeProfile, env: NodeJS.ProcessEnv = pro
     ...(p.baseUrl ? { baseURL: p.baseUrl } : {}),
     ...(p.temperature !== null ? { temperature: p.temperature } : {}),
     ...(p.maxOutputTokens !== null ? { maxOutputTokens: p.maxOutputTokens } : {}),
+    ...(p.thinking ? { thinking: p.thinking } : {}),
   } as Parameters<typeof createEngine>[0]);
 }

@@ -16,6 +16,7 @@ profiles:
     step_mode: true
     busy_policy: reject
     allow_overrides: [temperature]
+    thinking: { effort: low }
   - slug: local
     provider: openai
     base_url: http://127.0.0.1:11434/v1
@@ -30,7 +31,7 @@ describe('profiles file', () => {
     expect(a).toMatchObject({
       slug: 'assistant', displayName: 'Assistant', provider: 'openai', apiKeyEnv: 'MY_OPENAI_KEY', systemPrompt: 'You are helpful.',
       tools: ['calc', 'get_time'], approvalTools: ['get_time'], stepMode: true, busyPolicy: 'reject', allowOverrides: ['temperature'],
-      stepTimeoutMs: 30000, approvalTimeoutMs: 120000, maxIterations: 5,
+      stepTimeoutMs: 30000, approvalTimeoutMs: 120000, maxIterations: 5, thinking: { effort: 'low' },
     });
     expect(a.middlewares).toEqual([{ name: 'tool-result-reorder', options: {} }, { name: 'history-trim', options: { max_tokens: 8000 } }]);
     expect(profiles[1]).toMatchObject({ slug: 'local', baseUrl: 'http://127.0.0.1:11434/v1', apiKeyEnv: null, displayName: 'local' });
@@ -49,6 +50,7 @@ describe('profiles file', () => {
     ['profiles: [{slug: a, provider: demo, api_key: sk-123}]', /api_key/],
     ['profiles: [{slug: a, provider: demo, api_key_env: sk-live-abc}]', /api_key_env/],
     ['profiles: [{slug: a, provider: demo}, {slug: a, provider: demo}]', /duplicate profile slug "a"/],
+    ['profiles: [{slug: a, provider: anthropic, api_key_env: K, thinking: {budget_tokens: 10}}]', /budget_tokens/],
     ['profiles: [{slug: a, provider: demo, middlewares: [nope]}]', /unknown middleware "nope"/],
     ['profiles: [{slug: a, provider: demo, middlewares: [history-trim]}]', /max_tokens/],
     ['default: zzz\nprofiles: [{slug: a, provider: demo}]', /default profile "zzz" is not defined/],

@@ -37,6 +37,11 @@ export const ProfileEntrySchema = z
     allow_overrides: z.array(z.enum(OVERRIDE_KEYS)).default([]),
     max_iterations: z.number().int().min(1).max(50).default(5),
     chunk_delay_ms: z.number().int().min(0).nullable().default(null),
+    thinking: z
+      .object({ budget_tokens: z.number().int().min(1024).optional(), effort: z.enum(['minimal', 'low', 'medium', 'high']).optional() })
+      .strict()
+      .nullable()
+      .default(null),
   })
   .strict()
   .refine((p) => p.provider === 'demo' || !!p.api_key_env || !!p.base_url, {
@@ -111,6 +116,7 @@ function toProfile(e: z.infer<typeof ProfileEntrySchema>): RuntimeProfile {
     allowOverrides: e.allow_overrides,
     maxIterations: e.max_iterations,
     chunkDelayMs: e.chunk_delay_ms,
+    thinking: e.thinking ? { ...(e.thinking.budget_tokens ? { budgetTokens: e.thinking.budget_tokens } : {}), ...(e.thinking.effort ? { effort: e.thinking.effort } : {}) } : null,
   };
 }
 

@@ -28,6 +28,8 @@ export interface RuntimeProfile {
   maxIterations: number;
   /** demo only: delay between chunks. */
   chunkDelayMs: number | null;
+  /** Ask for reasoning output where the API offers it (Anthropic/Gemini budget, Responses effort). */
+  thinking: { budgetTokens?: number; effort?: 'minimal' | 'low' | 'medium' | 'high' } | null;
 }
 
 /** A prompt's runtime: the profile snapshot it was accepted with plus its request overrides. */
@@ -58,6 +60,7 @@ export const DEMO_PROFILE: RuntimeProfile = {
   allowOverrides: ['system_prompt', 'step_mode', 'busy_policy', 'temperature'],
   maxIterations: 5,
   chunkDelayMs: null,
+  thinking: null,
 };
 
 /**
@@ -69,7 +72,7 @@ export function runtimeFingerprint(r: PromptRuntime): string {
   const shaping = {
     provider: p.provider, model: p.model, baseUrl: p.baseUrl, apiKeyEnv: p.apiKeyEnv, temperature: r.overrides?.temperature ?? p.temperature,
     maxOutputTokens: p.maxOutputTokens, contextBudget: p.contextBudget, systemPrompt: r.overrides?.system_prompt ?? p.systemPrompt,
-    middlewares: p.middlewares, tools: p.tools, approvalTools: p.approvalTools, maxIterations: p.maxIterations, chunkDelayMs: p.chunkDelayMs,
+    middlewares: p.middlewares, tools: p.tools, approvalTools: p.approvalTools, maxIterations: p.maxIterations, chunkDelayMs: p.chunkDelayMs, thinking: p.thinking,
   };
   return createHash('sha256').update(JSON.stringify(shaping)).digest('hex').slice(0, 16);
 }

@@ -76,3 +76,30 @@ describe('WebchatService (runtime, no HTTP)', () => {
     expect(ends.map((e) => e.data.status)).toEqual(['cancelled', 'completed']);
   });
 });
+
+describe('a profile that cannot start', () => {
+  const broken = { ...DEMO_PROFILE, slug: 'broken', provider: 'openai' as const, model: 'm', apiKeyEnv: 'WEBCHAT_TEST_UNSET_KEY', baseUrl: null };
+
+  it('refuses a direct prompt with 500 internal and changes nothing', async () => {
+    svc = await createChatService({ dbPath: ':memory:', profiles: new ProfileRegistry([{ ...DEMO_PROFILE, chunkDelayMs: 1 }, broken]) });
+    await expect(prompt(svc, 'hi', 'c9', { runtimeKey: 'broken' })).rejects.toMatchObject({ code: 'internal', message: expect.stringMatching(/WEBCHAT_TEST_UNSET_KEY/) });
+    expect((await svc.getTimeline('c9', null)).version).toBe(0);
+    expect((await prompt(svc, 'hello', 'c9')).httpStatus).toBe(200);
+  });
+
+  it('drops a queued prompt visibly when its run cannot start, and the conversation is not left busy', async () => {
+    svc = await createChatService({ dbPath: ':memory:', profiles: new ProfileRegistry([{ ...DEMO_PROFILE, chunkDelayMs: 1 }, broken]) });
+    const ws = new FakeSocket();
+    await svc.attachSocket('c8', ws, { since: null, epoch: null }, null);
+    await prompt(svc, '/stream 20 1', 'c8');
+    expect((await prompt(svc, 'queued on broken', 'c8', { runtimeKey: 'broken' })).httpStatus).toBe(202);
+    await ws.waitFor(() => ws.events().some((e) => e.type === 'run.queued' && e.data.status === 'dropped'));
+    const dropped = ws.events().find((e) => e.type === 'run.queued' && e.data.status === 'dropped')!;
+    expect(dropped.data.reason).toBe('start_failed');
+    expect(ws.events().some((e) => e.type === 'log' && /WEBCHAT_TEST_UNSET_KEY/.test(e.data.message))).toBe(true);
+    const st = await svc.getConversation('c8', null);
+    expect(st.queue).toEqual([]);
+    expect(st.running).toBeNull();
+    expect((await prompt(svc, 'next', 'c8')).httpStatus).toBe(200);
+  });
+});

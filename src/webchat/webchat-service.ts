@@ -100,7 +100,7 @@ export class WebchatService implements ChatService {
     return {
       items: page.map((r) => ({
         conv_id: r.convId, title: r.title, created_at_ms: r.createdAtMs, last_activity_ms: r.lastActivityMs,
-        running: !!this.manager.peek(r.convId)?.running,
+        running: !!this.manager.peek(r.convId)?.log.projection.conversation.running, // committed state (D2)
       })),
       next_cursor: rows.length > opts.limit && last ? Buffer.from(`${last.lastActivityMs}:${last.convId}`).toString('base64url') : null,
     };
