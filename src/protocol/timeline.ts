@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PausePhase, PauseResolution, RunError, RunStatus, ToolStatus } from './frames';
+import { PausePhase, PauseResolution, RunError, RunStatus, ToolStatus, Usage } from './frames';
 
 // The hydration snapshot (`/api/timeline`) is camelCase.
 
@@ -24,6 +24,8 @@ export const ToolResultProps = z.object({
   result: z.unknown(),
   error: z.string().nullable(),
   status: ToolStatus,
+  /** Addition to protocol.md: how long the tool ran (null when it never ran). */
+  durationMs: z.number().nullable(),
 });
 export const PauseProps = z.object({
   pauseId: z.string(),
@@ -37,6 +39,8 @@ export const RunProps = z.object({
   status: z.union([RunStatus, z.literal('running')]),
   reason: z.string().nullable(),
   error: RunError.nullable(),
+  /** Addition to protocol.md: the run's token usage (null while running or when unknown). */
+  usage: Usage.nullable(),
 });
 export const LogProps = z.object({ level: z.string(), message: z.string() });
 

@@ -121,7 +121,7 @@ export class TimelineProjection {
         break;
       case 'tool.result':
         this.upsert(ev.id, 'tool_call', seq, atMs, { status: ev.data.status }, { name: '', input: null, done: false });
-        this.upsert(entityIds.toolResult(ev.id), 'tool_result', seq, atMs, { toolCallId: ev.id, result: ev.data.result, error: ev.data.error, status: ev.data.status });
+        this.upsert(entityIds.toolResult(ev.id), 'tool_result', seq, atMs, { toolCallId: ev.id, result: ev.data.result, error: ev.data.error, status: ev.data.status, durationMs: ev.data.durationMs });
         break;
       case 'tool.done':
         this.upsert(ev.id, 'tool_call', seq, atMs, { done: true }, { name: '', input: null, status: 'completed' });
@@ -138,12 +138,12 @@ export class TimelineProjection {
         break;
       case 'run.start':
         this.currentTurnId = ev.data.turnId;
-        this.upsert(ev.id, 'run', seq, atMs, { inferenceId: ev.data.inferenceId, status: 'running', reason: null, error: null });
+        this.upsert(ev.id, 'run', seq, atMs, { inferenceId: ev.data.inferenceId, status: 'running', reason: null, error: null, usage: null });
         this.view.running = { inferenceId: ev.data.inferenceId, turnId: ev.data.turnId, startedAtMs: atMs };
         this.touchView();
         break;
       case 'run.end':
-        this.upsert(ev.id, 'run', seq, atMs, { inferenceId: ev.data.inferenceId, status: ev.data.status, reason: ev.data.reason, error: ev.data.error });
+        this.upsert(ev.id, 'run', seq, atMs, { inferenceId: ev.data.inferenceId, status: ev.data.status, reason: ev.data.reason, error: ev.data.error, usage: ev.data.usage });
         if (this.view.running?.inferenceId === ev.data.inferenceId) this.view.running = null;
         this.touchView();
         break;

@@ -98,7 +98,7 @@ export function reduce(start: ReducedState, events: readonly any[]): ReducedStat
         break;
       case 'tool.result':
         upsert(ev.id, 'tool_call', seq, { status: d.status }, { name: '', input: null, done: false });
-        upsert(`${ev.id}:result`, 'tool_result', seq, { toolCallId: ev.id, result: d.result, error: d.error, status: d.status });
+        upsert(`${ev.id}:result`, 'tool_result', seq, { toolCallId: ev.id, result: d.result, error: d.error, status: d.status, durationMs: d.durationMs });
         break;
       case 'tool.done':
         upsert(ev.id, 'tool_call', seq, { done: true }, { name: '', input: null, status: 'completed' });
@@ -113,11 +113,11 @@ export function reduce(start: ReducedState, events: readonly any[]): ReducedStat
         break;
       case 'run.start':
         turnId = d.turnId;
-        upsert(ev.id, 'run', seq, { inferenceId: d.inferenceId, status: 'running', reason: null, error: null });
+        upsert(ev.id, 'run', seq, { inferenceId: d.inferenceId, status: 'running', reason: null, error: null, usage: null });
         st.conversation.running = { inferenceId: d.inferenceId, turnId: d.turnId };
         break;
       case 'run.end':
-        upsert(ev.id, 'run', seq, { inferenceId: d.inferenceId, status: d.status, reason: d.reason, error: d.error });
+        upsert(ev.id, 'run', seq, { inferenceId: d.inferenceId, status: d.status, reason: d.reason, error: d.error, usage: d.usage });
         if (st.conversation.running?.inferenceId === d.inferenceId) st.conversation.running = null;
         break;
       case 'log':

@@ -131,7 +131,6 @@ class Draft {
           result: ev.data.result,
           error: ev.data.error,
           status: ev.data.status,
-          // Not in the projection (a hydrated tab estimates it from the entity times).
           durationMs: ev.data.durationMs,
         });
         break;
