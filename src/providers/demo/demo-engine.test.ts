@@ -94,3 +94,31 @@ describe('demo engine', () => {
     expect(finals[finals.length - 1]).toMatch(/^I could not compute that: error/);
   });
 });
+
+describe('demo engine: concurrency', () => {
+  it('100 concurrent sessions do not see each other\'s events', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const c = collector();
+        const builder = new ToolLoopEngineBuilder({
+          engine: new DemoEngine({ chunkDelayMs: i % 3 }),
+          registry: new ToolRegistry([calcTool]),
+          sinks: [c.sink],
+        });
+        const session = new Session(`conv-${i}`, builder);
+        session.appendNewTurnFromUserPrompt(i % 2 ? `What is ${i}+1?` : `/stream 20 ${i % 3}`);
+        const o = await session.startInference().wait();
+        return { i, c, o };
+      }),
+    );
+    for (const { i, c, o } of results) {
+      expect(o.status).toBe('completed');
+      expect(new Set(c.events.map((e) => e.meta.sessionId))).toEqual(new Set([`conv-${i}`]));
+      expect(new Set(c.events.map((e) => e.meta.inferenceId))).toEqual(new Set([o.inferenceId]));
+      expect(c.types().filter((t) => t === 'run-end')).toHaveLength(1);
+      const finals = c.events.filter((e): e is Extract<InferenceEvent, { type: 'final' }> => e.type === 'final').map((e) => e.text);
+      if (i % 2) expect(finals[finals.length - 1]).toBe(`The answer is ${i + 1}.`);
+      else expect(finals[0]!.split(' ')).toHaveLength(20);
+    }
+  });
+});
