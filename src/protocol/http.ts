@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PausePhase, PauseResolution, PauseEffect, RunStatus } from './frames';
+import { ConvId } from './ids';
 
 // HTTP request and response bodies are snake_case.
 
@@ -177,3 +178,25 @@ export const ProfileInfo = z.object({
 });
 export type ProfileInfo = z.infer<typeof ProfileInfo>;
 export const SelectProfileRequest = z.object({ slug: z.string() });
+
+// ---- query and path shapes (protocol.md gives them in prose) --------------------------------
+
+/** `GET /api/conversations?limit=&cursor=` */
+export const ListConversationsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+/** `GET /api/conversations/:id/turns?full=1` */
+export const TurnsQuery = z.object({
+  full: z
+    .enum(['1', '0', 'true', 'false'])
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
+});
+/** `GET /api/timeline?conv_id=` */
+export const TimelineQuery = z.object({ conv_id: ConvId });
+/** `POST /chat?runtime_key=` and `POST /chat/:runtime_key` */
+export const ChatQuery = z.object({ runtime_key: z.string().min(1).optional() });
+export const RuntimeKeyParam = z.object({ runtime_key: z.string().min(1) });
+/** Pause ids are opaque (UUIDs in practice); bounded like every input. */
+export const PauseId = z.string().min(1).max(256);

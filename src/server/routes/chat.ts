@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { ChatRequest } from '../../protocol/http';
+import { ChatQuery, ChatRequest, RuntimeKeyParam } from '../../protocol/http';
 import { ConvId } from '../../protocol/ids';
 import type { ChatService } from '../../webchat/chat-service';
 import { isWebchatError } from '../../webchat/webchat-error';
@@ -10,8 +9,6 @@ import { bodyOf, principalOf, type RouteDeps } from './deps';
 
 /** `POST /chat`, `POST /chat/:runtime_key` (protocol.md "POST /chat"). */
 
-const ChatQuery = z.object({ runtime_key: z.string().min(1).optional() });
-const RuntimeKeyParam = z.object({ runtime_key: z.string().min(1) });
 const IdempotencyKey = ChatRequest.shape.idempotency_key;
 
 /** Code points, counted without allocating (UTF-16 length is an upper bound). */

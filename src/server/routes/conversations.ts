@@ -1,25 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { CancelRequest, EventsQuery, PauseActionRequest, StepModeRequest } from '../../protocol/http';
+import { CancelRequest, EventsQuery, ListConversationsQuery as ListQuery, PauseActionRequest, PauseId, StepModeRequest, TurnsQuery } from '../../protocol/http';
 import { ConvId } from '../../protocol/ids';
 import { httpError, parseInput } from '../http-errors';
 import { bodyOf, principalOf, type RouteDeps } from './deps';
 
 /** `/api/conversations…` (protocol.md "Conversations", "Pauses and step mode"). */
 
-// Query/path shapes of these routes (protocol.md gives them in prose only).
-const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().min(1).max(1024).optional(),
-});
-const TurnsQuery = z.object({
-  full: z
-    .enum(['1', '0', 'true', 'false'])
-    .optional()
-    .transform((v) => v === '1' || v === 'true'),
-});
-/** Pause ids are opaque (UUIDs in practice); bounded like every input. */
-export const PauseId = z.string().min(1).max(256);
+export { PauseId } from '../../protocol/http';
 
 /**
  * Integer query values must be written as integers: `z.coerce` alone would read `since=` as 0
