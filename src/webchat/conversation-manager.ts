@@ -17,6 +17,7 @@ export interface ManagerOptions extends ConversationDeps {
 }
 
 const RECENT_RUNS = 50;
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Loads, keeps and unloads conversations: `get` returns the live conversation or loads it
@@ -151,8 +152,16 @@ export class ConversationManager {
   }
 
   startSweeper(intervalMs = Math.max(1000, Math.min(this.o.evictIdleMs, 60_000))): void {
-    this.sweepTimer = setInterval(() => this.sweep(), intervalMs);
+    this.sweepTimer = setInterval(() => {
+      this.sweep();
+      void this.expireIdempotency();
+    }, intervalMs);
     this.sweepTimer.unref();
+  }
+
+  /** Idempotency records expire 24 h after their prompt's run ended (protocol.md). */
+  expireIdempotency(now = Date.now()): Promise<number> {
+    return this.o.store.expireIdempotency(now - IDEMPOTENCY_TTL_MS).catch(() => 0);
   }
 
   /** Shutdown: every active run ends `cancelled`/`shutdown`; everything is flushed. */

@@ -103,3 +103,19 @@ describe('a profile that cannot start', () => {
     expect((await prompt(svc, 'next', 'c8')).httpStatus).toBe(200);
   });
 });
+
+describe('idempotency expiry', () => {
+  it('a record expires 24 h after its run ended; then the key is free again', async () => {
+    svc = await createChatService({ dbPath: ':memory:', profiles: new ProfileRegistry([{ ...DEMO_PROFILE, chunkDelayMs: 0 }]) });
+    const ws = new FakeSocket();
+    await svc.attachSocket('c7', ws, { since: null, epoch: null }, null);
+    const first = await prompt(svc, 'hello', 'c7', { idempotencyKey: 'k1' });
+    await ws.waitRunEnds(1);
+    await svc.flush(); // the idempotency "ended" mark commits with a later batch
+    expect((await prompt(svc, 'hello', 'c7', { idempotencyKey: 'k1' })).body).toEqual(first.body);
+    expect(await svc.manager.expireIdempotency(Date.now())).toBe(0); // not yet 24 h
+    expect(await svc.manager.expireIdempotency(Date.now() + 24 * 3600_000 + 1000)).toBe(1);
+    const again = await prompt(svc, 'hello', 'c7', { idempotencyKey: 'k1' });
+    expect(again.body.turn_id).not.toBe(first.body.turn_id);
+  });
+});

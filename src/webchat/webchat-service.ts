@@ -203,6 +203,11 @@ export class WebchatService implements ChatService {
     return { ready: store && commits, checks: { store, commits } };
   }
 
+  /** Resolves when everything appended so far is committed. */
+  flush(): Promise<void> {
+    return this.committer.flush();
+  }
+
   async close(): Promise<void> {
     await this.manager.shutdown(CLOSE_CODES.shutdown);
     await this.store.close();
