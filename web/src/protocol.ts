@@ -10,6 +10,7 @@ export {
   ConversationList,
   ChatResponse,
   CancelResponse,
+  PauseActionResponse,
   ProfileInfo,
   ErrorBody,
   entityIds,

@@ -3,6 +3,7 @@ import {
   ChatResponse,
   ConversationList,
   ErrorBody,
+  PauseActionResponse,
   ProfileInfo,
   TimelineSnapshot,
   type ChatRequest,
@@ -74,8 +75,9 @@ export const api = {
   profiles: () => request('GET', '/api/chat/profiles', ProfileInfo.array()),
   selectedProfile: () => request('GET', '/api/chat/profile', null) as Promise<{ slug?: string }>,
   selectProfile: (slug: string) => request('POST', '/api/chat/profile', null, { slug }) as Promise<{ slug?: string }>,
-  resolvePause: (convId: string, pauseId: string, action: PauseAction) =>
-    request('POST', `/api/conversations/${enc(convId)}/pauses/${enc(pauseId)}`, null, { action }),
+  /** Resolves a pause; `toolCallIds` (approve: run only these, deny: deny only these) or all. */
+  resolvePause: (convId: string, pauseId: string, action: PauseAction, toolCallIds?: readonly string[]) =>
+    request('POST', `/api/conversations/${enc(convId)}/pauses/${enc(pauseId)}`, PauseActionResponse, toolCallIds ? { action, tool_call_ids: [...toolCallIds] } : { action }),
   setStepMode: (convId: string, enabled: boolean) =>
     request('PUT', `/api/conversations/${enc(convId)}/step-mode`, null, { enabled }),
 };

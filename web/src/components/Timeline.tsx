@@ -3,7 +3,8 @@ import type { PendingPrompt } from '../state/pending';
 import { isStreaming, type Row } from '../state/rows';
 import type { ChatState } from '../state/types';
 import { AssistantMessage, LogLine, ThinkingBlock, UserMessage } from './Messages';
-import { PauseCard, RunEndNotice } from './RunNotices';
+import { PauseCard } from './PauseCard';
+import { RunEndNotice } from './RunNotices';
 import { ToolCard } from './ToolCard';
 
 interface Props {
@@ -28,7 +29,7 @@ function renderRow(row: Row, state: ChatState) {
     case 'run-end':
       return <RunEndNotice key={`${row.id}:end`} row={row} />;
     case 'pause':
-      return <PauseCard key={row.id} row={row} convId={state.convId} open={state.openPauses.some((p) => p.pauseId === row.pauseId)} />;
+      return <PauseCard key={row.id} row={row} convId={state.convId} />;
     case 'log':
       return <LogLine key={row.id} level={row.level} message={row.message} />;
   }

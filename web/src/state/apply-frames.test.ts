@@ -119,7 +119,7 @@ describe('applyFrames', () => {
     });
     let s = applyFrames(emptyState('c1'), f.frames, NOW);
     expect(s.stepMode).toBe(true);
-    expect(s.openPauses).toEqual([{ pauseId: 'p1', phase: 'approval', deadlineMs: NOW + 1000, toolCallIds: ['t1'] }]);
+    expect(s.openPauses).toEqual([{ pauseId: 'p1', phase: 'approval', deadlineMs: NOW + 1000, toolCallIds: ['t1'], pendingTools: [{ id: 't1', name: 'calc', input: {} }] }]);
     f.add('tool.start', 't1', { id: 't1', name: 'calc', input: {}, providerCallId: null });
     s = applyFrames(s, f.frames, NOW);
     expect(buildRows(s)[1]).toMatchObject({ type: 'tool', status: 'running', waiting: true });

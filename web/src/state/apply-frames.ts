@@ -147,7 +147,13 @@ class Draft {
         });
         this.openPauses = [
           ...this.openPauses,
-          { pauseId: ev.data.pauseId, phase: ev.data.phase, deadlineMs: ev.data.deadlineMs, toolCallIds: ev.data.extra.pendingTools.map((t) => t.id) },
+          {
+            pauseId: ev.data.pauseId,
+            phase: ev.data.phase,
+            deadlineMs: ev.data.deadlineMs,
+            toolCallIds: ev.data.extra.pendingTools.map((t) => t.id),
+            pendingTools: ev.data.extra.pendingTools.map((t) => ({ id: t.id, name: t.name, input: t.input ?? null })),
+          },
         ];
         break;
       case 'debugger.resume':

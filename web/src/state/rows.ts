@@ -1,5 +1,5 @@
 import type { PausePhase, RunError, ToolStatus } from '../protocol';
-import type { ChatState, Entity } from './types';
+import type { ChatState, Entity, OpenPause, PendingTool } from './types';
 
 /**
  * What the transcript shows, derived from the state (pure). Tool results render inside their
@@ -24,7 +24,19 @@ export type Row =
       /** Not started yet: an open pause holds it (step mode or approval). */
       waiting: boolean;
     }
-  | { type: 'pause'; id: string; pauseId: string; phase: PausePhase; summary: string; deadlineMs: number; resolution: string | null }
+  | {
+      type: 'pause';
+      id: string;
+      pauseId: string;
+      phase: PausePhase;
+      summary: string;
+      deadlineMs: number;
+      resolution: string | null;
+      /** Still waiting for an operator (listed in the conversation's open pauses). */
+      open: boolean;
+      /** The calls it holds while open (none at `after_tools`; none once resolved). */
+      pending: readonly PendingTool[];
+    }
   | { type: 'run-end'; id: string; status: string; reason: string | null; error: RunError | null }
   | { type: 'log'; id: string; level: string; message: string };
 
@@ -79,6 +91,7 @@ export function buildRows(state: ChatState): Row[] {
     runEnd = null;
   };
   const held = new Set(state.openPauses.flatMap((p) => p.toolCallIds));
+  const openById = new Map<string, OpenPause>(state.openPauses.map((p) => [p.pauseId, p]));
   for (const id of state.order) {
     const e = state.entities[id];
     if (!e) continue;
@@ -102,14 +115,18 @@ export function buildRows(state: ChatState): Row[] {
         break;
       case 'pause': {
         const phase = str(p.phase);
+        const pauseId = str(p.pauseId, id);
+        const open = openById.get(pauseId);
         rows.push({
           type: 'pause',
           id,
-          pauseId: str(p.pauseId, id),
+          pauseId,
           phase: (PHASES.has(phase) ? phase : 'after_inference') as PausePhase,
           summary: str(p.summary),
           deadlineMs: typeof p.deadlineMs === 'number' ? p.deadlineMs : 0,
           resolution: strOrNull(p.resolution),
+          open: open !== undefined,
+          pending: open?.pendingTools ?? [],
         });
         break;
       }

@@ -1,5 +1,14 @@
 import type { TimelineSnapshot } from '../protocol';
-import type { ChatState, Entity } from './types';
+import type { ChatState, Entity, PendingTool } from './types';
+
+/**
+ * A held call as the `debugger.pause` frame listed it, rebuilt from its `tool_call` entity (the
+ * snapshot's open pauses carry only ids; `tool.start` precedes the pause, so the entity exists).
+ */
+function pendingTool(e: Entity | undefined, id: string): PendingTool {
+  const name = e?.kind === 'tool_call' && typeof e.props.name === 'string' ? e.props.name : '';
+  return { id, name, input: e?.kind === 'tool_call' ? e.props.input ?? null : null };
+}
 
 /** The state of a hydration snapshot (`GET /api/timeline`), exact up to `snapshot.version`. */
 export function fromSnapshot(snapshot: TimelineSnapshot): ChatState {
@@ -17,7 +26,7 @@ export function fromSnapshot(snapshot: TimelineSnapshot): ChatState {
     order: sorted.map((e) => e.id),
     running: c.running ? { ...c.running } : null,
     queue: c.queue.map((q) => ({ ...q })),
-    openPauses: c.openPauses.map((p) => ({ ...p, toolCallIds: [...p.toolCallIds] })),
+    openPauses: c.openPauses.map((p) => ({ ...p, toolCallIds: [...p.toolCallIds], pendingTools: p.toolCallIds.map((id) => pendingTool(entities[id], id)) })),
     stepMode: c.stepMode,
     currentTurnId: c.running?.turnId ?? null,
   };

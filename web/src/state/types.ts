@@ -28,11 +28,23 @@ export interface RunningInfo {
   readonly startedAtMs: number;
 }
 
+/** A tool call an open pause holds: what the operator approves or denies. */
+export interface PendingTool {
+  readonly id: string;
+  readonly name: string;
+  readonly input: unknown;
+}
+
 export interface OpenPause {
   readonly pauseId: string;
   readonly phase: PausePhase;
   readonly deadlineMs: number;
   readonly toolCallIds: readonly string[];
+  /**
+   * The held calls, in `toolCallIds` order: from the `debugger.pause` frame live, from the
+   * `tool_call` entities after hydration (the snapshot lists only ids). Same either way.
+   */
+  readonly pendingTools: readonly PendingTool[];
 }
 
 export interface ChatState {
