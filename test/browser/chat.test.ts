@@ -57,6 +57,7 @@ describe('chat', () => {
     await page.locator(`[data-testid="conversation-item"][data-conv-id="${convId}"]`, { hasText: 'What is (4*5)-1?' }).waitFor(LONG);
     await screenshot(page, '02-answer-with-tool-card');
     await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForTimeout(400); // the buttons' colour transition, for the screenshot only
     await screenshot(page, '02b-answer-dark');
     await page.emulateMedia({ colorScheme: 'light' });
 

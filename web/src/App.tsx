@@ -72,6 +72,14 @@ export function App() {
     [convId, navigate, sender],
   );
 
+  /** A new chat gets its id before its first prompt (step mode switched on first). */
+  const ensureConv = useCallback((): string => {
+    if (convId) return convId;
+    const id = newConvId();
+    navigate(id);
+    return id;
+  }, [convId, navigate]);
+
   const onStop = useCallback(() => {
     const r = state.running;
     if (!convId || !r) return;
@@ -141,7 +149,7 @@ export function App() {
               <span className="pulse-dot" aria-hidden="true" /> Running
             </span>
           ) : null}
-          {convId && view.hydrated && !gone ? <StepToggle convId={convId} enabled={state.stepMode} onError={setNotice} /> : null}
+          {(!convId || view.hydrated) && !gone ? <StepToggle convId={convId} ensureConv={ensureConv} enabled={convId ? state.stepMode : false} onError={setNotice} /> : null}
           {convId ? <ConnectionBadge status={status} /> : null}
         </header>
         {gone ? (

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, describeError } from '../api/client';
 import type { PauseAction } from '../protocol';
-import { actionsFor, compactArgs, countdownText, resolutionText, secondsLeft, timeoutText } from '../state/pauses';
+import { actionsFor, compactArgs, countdownText, primaryAction, resolutionText, secondsLeft, timeoutText } from '../state/pauses';
 import type { Row } from '../state/rows';
 
 type PauseRow = Extract<Row, { type: 'pause' }>;
@@ -77,7 +77,7 @@ export function PauseCard({ row, convId }: { row: PauseRow; convId: string }) {
           <span className="pause-title">{title}</span>
           {row.open ? (
             <span className={`pause-countdown ${late ? 'late' : ''}`} data-testid="pause-countdown" role="timer" title={`deadline ${new Date(row.deadlineMs).toLocaleTimeString()}`}>
-              {countdownText(row.deadlineMs, now)} <span className="pause-timeout-effect">· {timeoutText(row.phase)}</span>
+              {countdownText(row.deadlineMs, now)} <span className="pause-timeout-effect">· {timeoutText(row.phase, row.pending.length)}</span>
             </span>
           ) : (
             <span className={`pause-resolution res-${row.resolution ?? 'none'}`} data-testid="pause-resolution">
@@ -121,7 +121,7 @@ export function PauseCard({ row, convId }: { row: PauseRow; convId: string }) {
               <button
                 key={a}
                 type="button"
-                className={a === 'abort' ? 'btn btn-secondary btn-danger-text' : a === 'deny' ? 'btn btn-secondary' : 'btn btn-primary'}
+                className={a === primaryAction(row.phase) ? 'btn btn-primary' : a === 'abort' ? 'btn btn-secondary btn-danger-text' : 'btn btn-secondary'}
                 disabled={busy !== null || (a === 'approve' && selectable && selected.length === 0)}
                 onClick={() => act(a)}
                 data-testid={`pause-${a}`}

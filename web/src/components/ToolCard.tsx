@@ -77,7 +77,7 @@ export const ToolCard = memo(function ToolCard({ row }: { row: ToolRow }) {
             <span className={`badge badge-${shown}`} data-testid="tool-status">
               {row.waiting ? 'Waiting' : STATUS_LABEL[row.status]}
             </span>
-            {row.durationMs !== null ? (
+            {row.durationMs !== null && row.status !== 'denied' ? (
               <span className="tool-duration" data-testid="tool-duration" title={row.durationExact ? 'duration' : 'approximate duration'}>
                 {row.durationExact ? '' : '≈'}
                 {formatDuration(row.durationMs)}

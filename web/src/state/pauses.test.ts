@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 // so "hydrated" below is exactly what `/api/timeline` would return for these frames.
 import { TimelineProjection } from '../../../src/webchat/timeline-projection';
 import { applyFrames } from './apply-frames';
-import { actionsFor, compactArgs, countdownText, resolutionText, secondsLeft, timeoutText } from './pauses';
+import { actionsFor, compactArgs, countdownText, primaryAction, resolutionText, secondsLeft, timeoutText } from './pauses';
 import { buildRows, type Row } from './rows';
 import { fromSnapshot } from './snapshot';
 import { FrameSeq } from './test-frames';
@@ -131,6 +131,7 @@ describe('pause card texts', () => {
     expect(actionsFor('after_inference')).toEqual(['continue', 'approve', 'deny', 'abort']);
     expect(actionsFor('approval')).toEqual(['approve', 'deny', 'abort']);
     expect(actionsFor('after_tools')).toEqual(['continue', 'abort']);
+    expect(['after_inference', 'approval', 'after_tools'].map((p) => primaryAction(p as 'approval'))).toEqual(['approve', 'approve', 'continue']);
   });
 
   it('counts down in whole seconds, then says it is timing out and what that does', () => {
@@ -140,8 +141,10 @@ describe('pause card texts', () => {
     expect(countdownText(NOW + 65_000, NOW)).toBe('1:05 left');
     expect(countdownText(NOW, NOW)).toBe('timing out…');
     expect(countdownText(NOW - 5_000, NOW)).toBe('timing out…');
-    expect(timeoutText('approval')).toMatch(/denied/);
-    expect(timeoutText('after_inference')).toMatch(/run/);
+    expect(timeoutText('approval', 3)).toBe('then the calls are denied');
+    expect(timeoutText('approval', 1)).toBe('then the call is denied');
+    expect(timeoutText('after_inference', 1)).toBe('then the call runs');
+    expect(timeoutText('after_tools', 0)).toBe('then the run continues');
     expect(resolutionText('timeout', 'approval')).toBe('Timed out: denied');
     expect(resolutionText('timeout', 'after_tools')).toBe('Timed out: continued');
   });

@@ -21,9 +21,17 @@ export function timeoutEffect(phase: PausePhase): 'continue' | 'deny' {
   return phase === 'approval' ? 'deny' : 'continue';
 }
 
-export function timeoutText(phase: PausePhase): string {
-  if (phase === 'approval') return 'then the calls are denied';
-  return phase === 'after_inference' ? 'then the calls run' : 'then the run continues';
+/** What the deadline does, for `calls` held calls. */
+export function timeoutText(phase: PausePhase, calls: number): string {
+  const one = calls === 1;
+  if (phase === 'approval') return one ? 'then the call is denied' : 'then the calls are denied';
+  if (phase === 'after_inference') return one ? 'then the call runs' : 'then the calls run';
+  return 'then the run continues';
+}
+
+/** The action the card stresses: approving where there are calls to approve, else continuing. */
+export function primaryAction(phase: PausePhase): PauseAction {
+  return phase === 'after_tools' ? 'continue' : 'approve';
 }
 
 /** Whole seconds left before the deadline (rounded up), 0 once it passed. */
