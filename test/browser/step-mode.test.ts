@@ -24,7 +24,6 @@ profiles:
     provider: demo
     chunk_delay_ms: 0
     step_timeout_ms: 300000
-    allow_overrides: [step_mode]
   - slug: approve
     display_name: Demo with approval
     provider: demo
