@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { frameProblems, refusedUpgrade, WsClient } from '../helpers/ws-client';
+import { describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/fixture';
+import { startServer } from '../helpers/server';
+import { refusedUpgrade, WsClient } from '../helpers/ws-client';
 
 /**
  * Delete (protocol.md "Conversations" DELETE): 204; the run ends once (reason deleted), the
@@ -9,29 +10,8 @@ import { frameProblems, refusedUpgrade, WsClient } from '../helpers/ws-client';
  * and nothing of the conversation is left in the store but its tombstone.
  */
 
-let dir: TempDir;
-let srv: TestServer;
-const sockets: WsClient[] = [];
-
-beforeAll(async () => {
-  dir = tempDir();
-  srv = await startServer(dir, { db: dir.file('delete.db') });
-});
-// every frame any client received parses with EnvelopeSchema
-afterEach(() => {
-  expect(frameProblems(sockets)).toEqual([]);
-});
-afterAll(async () => {
-  for (const s of sockets) s.terminate();
-  await srv?.close();
-  dir?.remove();
-});
-
-const open = async (convId: string, opts: { since?: number; epoch?: string } = {}) => {
-  const c = await WsClient.open(srv.wsBase, convId, opts);
-  sockets.push(c);
-  return c;
-};
+const fx = useServer((dir) => ({ db: dir.file('delete.db') }));
+const open = fx.open;
 
 /** Every row of every table that mentions `needle` in any column (conv_id or otherwise). */
 function rowsMentioning(db: Database.Database, needle: string): Record<string, number> {
@@ -64,21 +44,21 @@ describe('delete', () => {
     const keep = 'delete-keep';
     const marker = 'zebra-marker-41f7';
     // a conversation that stays, to prove the store checks can see rows
-    expect((await srv.api.chat({ prompt: `What is 2+3? ${marker}-keep`, conv_id: keep })).status).toBe(200);
-    await srv.api.waitIdle(keep);
+    expect((await fx.srv.api.chat({ prompt: `What is 2+3? ${marker}-keep`, conv_id: keep })).status).toBe(200);
+    await fx.srv.api.waitIdle(keep);
 
     // history (a finished run with a tool call) + a running stream + a queued prompt, two sockets
-    expect((await srv.api.chat({ prompt: `What is 2+3? ${marker}`, conv_id: convId })).status).toBe(200);
-    await srv.api.waitIdle(convId);
+    expect((await fx.srv.api.chat({ prompt: `What is 2+3? ${marker}`, conv_id: convId })).status).toBe(200);
+    await fx.srv.api.waitIdle(convId);
     const a = await open(convId);
     const b = await open(convId);
-    const run = await srv.api.chat({ prompt: '/stream 5000 1', conv_id: convId });
+    const run = await fx.srv.api.chat({ prompt: '/stream 5000 1', conv_id: convId });
     expect(run.status).toBe(200);
-    const queued = await srv.api.chat({ prompt: `queued ${marker}`, conv_id: convId, idempotency_key: 'del-key' });
+    const queued = await fx.srv.api.chat({ prompt: `queued ${marker}`, conv_id: convId, idempotency_key: 'del-key' });
     expect(queued.status).toBe(202);
     await a.waitFor(() => a.count('llm.delta') >= 5, 'stream under way');
 
-    const del = await srv.api.del(`/api/conversations/${convId}`);
+    const del = await fx.srv.api.del(`/api/conversations/${convId}`);
     expect(del.status).toBe(204);
     expect(del.text).toBe('');
     const [ca, cb] = await Promise.all([a.waitClose(), b.waitClose()]);
@@ -97,9 +77,9 @@ describe('delete', () => {
     expect(a.invalid).toEqual([]);
 
     // afterwards: 410 on /chat and the routes, 4404 on sockets
-    const chat = await srv.api.chat({ prompt: 'hello?', conv_id: convId });
+    const chat = await fx.srv.api.chat({ prompt: 'hello?', conv_id: convId });
     expect([chat.status, chat.json.error.code]).toEqual([410, 'conversation_deleted']);
-    const idem = await srv.api.chat({ prompt: `queued ${marker}`, conv_id: convId, idempotency_key: 'del-key' });
+    const idem = await fx.srv.api.chat({ prompt: `queued ${marker}`, conv_id: convId, idempotency_key: 'del-key' });
     expect([idem.status, idem.json.error.code]).toEqual([410, 'conversation_deleted']);
     for (const [method, path, body] of [
       ['GET', `/api/conversations/${convId}`],
@@ -110,25 +90,25 @@ describe('delete', () => {
       ['DELETE', `/api/conversations/${convId}`],
       ['PUT', `/api/conversations/${convId}/step-mode`, { enabled: true }],
     ] as const) {
-      const r = await srv.api.request(method, path, body === undefined ? {} : { json: body });
+      const r = await fx.srv.api.request(method, path, body === undefined ? {} : { json: body });
       expect([method, path, r.status, r.json?.error?.code]).toEqual([method, path, 410, 'conversation_deleted']);
     }
-    const late = await WsClient.connect(srv.wsBase, convId, { since: 0 });
-    sockets.push(late);
+    const late = await WsClient.connect(fx.srv.wsBase, convId, { since: 0 });
+    fx.sockets.push(late);
     const lateClose = await late.waitClose();
     expect(lateClose.code).toBe(4404);
     expect(late.frames.map((f) => f.type)).toEqual(['ws.hello']);
     expect(late.log).toEqual([]);
     expect(late.invalid).toEqual([]);
     // an ordinary upgrade still works for other conversations; a bad one is still refused
-    expect((await refusedUpgrade(`${srv.wsBase}/ws?conv_id=bad%20id`)).status).toBe(400);
+    expect((await refusedUpgrade(`${fx.srv.wsBase}/ws?conv_id=bad%20id`)).status).toBe(400);
 
-    const list = await srv.api.get('/api/conversations?limit=100');
+    const list = await fx.srv.api.get('/api/conversations?limit=100');
     expect(list.json.items.map((i: any) => i.conv_id)).not.toContain(convId);
     expect(list.json.items.map((i: any) => i.conv_id)).toContain(keep);
 
-    await srv.close();
-    const db = new Database(srv.dbPath, { readonly: true, fileMustExist: true });
+    await fx.srv.close();
+    const db = new Database(fx.srv.dbPath, { readonly: true, fileMustExist: true });
     try {
       const byConv = rowsByConvId(db, convId);
       expect(Object.keys(byConv).length).toBeGreaterThan(5);
@@ -148,14 +128,14 @@ describe('delete', () => {
 
   it('an unknown conversation → 404', async () => {
     // srv was closed by the previous test: start a fresh one on the same file
-    srv = await startServer(dir, { db: dir.file('delete.db') });
-    const r = await srv.api.del('/api/conversations/never-existed');
+    fx.srv = await startServer(fx.dir, { db: fx.dir.file('delete.db') });
+    const r = await fx.srv.api.del('/api/conversations/never-existed');
     expect([r.status, r.json.error.code]).toEqual([404, 'conversation_not_found']);
     // the tombstone survived the restart
-    const chat = await srv.api.chat({ prompt: 'hello?', conv_id: 'delete-me' });
+    const chat = await fx.srv.api.chat({ prompt: 'hello?', conv_id: 'delete-me' });
     expect([chat.status, chat.json.error.code]).toEqual([410, 'conversation_deleted']);
-    const late = await WsClient.connect(srv.wsBase, 'delete-me');
-    sockets.push(late);
+    const late = await WsClient.connect(fx.srv.wsBase, 'delete-me');
+    fx.sockets.push(late);
     expect((await late.waitClose()).code).toBe(4404);
   });
 });

@@ -1,36 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { streamText } from '../../src/providers/demo/demo-script';
-import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { firstSeqProblem, frameProblems, WsClient, type Frame } from '../helpers/ws-client';
+import { useServer } from '../helpers/fixture';
+import { firstSeqProblem, type Frame } from '../helpers/ws-client';
 
 /**
  * Exact resume (D3, protocol.md "WebSocket /ws" 2–3): reconnect with since/epoch → exactly the
  * missing frames, then live; a 100k-frame catch-up over one socket; ws.resync when impossible.
  */
 
-let dir: TempDir;
-let srv: TestServer;
-const sockets: WsClient[] = [];
-
-beforeAll(async () => {
-  dir = tempDir();
-  srv = await startServer(dir);
-});
-// every frame any client received parses with EnvelopeSchema
-afterEach(() => {
-  expect(frameProblems(sockets)).toEqual([]);
-});
-afterAll(async () => {
-  for (const s of sockets) s.terminate();
-  await srv?.close();
-  dir?.remove();
-});
-
-const open = async (convId: string, opts: { since?: number; epoch?: string; validate?: boolean } = {}) => {
-  const c = await WsClient.open(srv.wsBase, convId, opts);
-  sockets.push(c);
-  return c;
-};
+const fx = useServer();
+const open = fx.open;
 
 /** The assistant text of a run, from its deltas (each counted once). */
 const deltaText = (frames: readonly Frame[]) =>
@@ -43,14 +22,14 @@ describe('resume', () => {
   it('disconnect mid-stream, reconnect with since/epoch: exactly the missing frames, then live; w1..w2000 exactly once', async () => {
     const convId = 'resume-mid-stream';
     const a = await open(convId);
-    const r = await srv.api.chat({ prompt: '/stream 2000 1', conv_id: convId });
+    const r = await fx.srv.api.chat({ prompt: '/stream 2000 1', conv_id: convId });
     expect(r.status).toBe(200);
     await a.waitFor(() => a.count('llm.delta') >= 100, '100 deltas');
     await a.close();
     const seen = a.lastSeq;
     const epoch = a.hello!.data.epoch as string;
     // Let the log move on while nobody listens, so there is something to replay.
-    await srv.api.waitState(convId, (s) => s.last_seq >= seen + 50, 'log to grow');
+    await fx.srv.api.waitState(convId, (s) => s.last_seq >= seen + 50, 'log to grow');
 
     const b = await open(convId, { since: seen, epoch });
     expect(b.hello!.data.lastSeq).toBeGreaterThan(seen);
@@ -59,7 +38,7 @@ describe('resume', () => {
     expect(end.data).toMatchObject({ status: 'completed', inferenceId: r.json.inference_id });
     // live part exercised: the run ended after the socket said hello
     expect(end.seq!).toBeGreaterThan(b.hello!.data.lastSeq);
-    await srv.api.waitIdle(convId);
+    await fx.srv.api.waitIdle(convId);
 
     expect(b.frames[0]!.type).toBe('ws.hello');
     expect(b.frames.filter((f) => f.seq === null)).toHaveLength(1); // no resync
@@ -68,16 +47,16 @@ describe('resume', () => {
     expect(firstSeqProblem(combined.map((f) => f.seq!), 1)).toBeNull();
     expect(deltaText(combined)).toBe(streamText(2000));
     expect(combined.filter((f) => f.type === 'llm.final').map((f) => f.data.text)).toEqual([streamText(2000)]);
-    const all = await srv.api.allEvents(convId);
+    const all = await fx.srv.api.allEvents(convId);
     expect(all.raw).toEqual(combined.map((f) => f.raw));
     expect([...a.invalid, ...b.invalid]).toEqual([]);
   });
 
   it('a 100k-frame catch-up over one socket completes in order (no 1013 loop)', async () => {
     const convId = 'resume-100k';
-    const r = await srv.api.chat({ prompt: '/stream 100000 0', conv_id: convId });
+    const r = await fx.srv.api.chat({ prompt: '/stream 100000 0', conv_id: convId });
     expect(r.status).toBe(200);
-    const state = await srv.api.waitIdle(convId, 80_000);
+    const state = await fx.srv.api.waitIdle(convId, 80_000);
     const last = state.last_seq as number;
     expect(last).toBeGreaterThan(100_000);
 
@@ -91,15 +70,15 @@ describe('resume', () => {
     expect(deltaText(c.log)).toBe(streamText(100_000));
     expect(c.log[c.log.length - 1]!.type).toBe('run.end');
     // and it is live afterwards: the next prompt arrives on the same socket
-    expect((await srv.api.chat({ prompt: 'after the catch-up', conv_id: convId })).status).toBe(200);
+    expect((await fx.srv.api.chat({ prompt: 'after the catch-up', conv_id: convId })).status).toBe(200);
     await c.waitType('run.end', 2);
     expect(firstSeqProblem(c.log.map((f) => f.seq!), 1)).toBeNull();
   }, 90_000);
 
   it('since ahead of the log → ws.resync since_ahead, then live after lastSeq', async () => {
     const convId = 'resume-ahead';
-    expect((await srv.api.chat({ prompt: 'hello', conv_id: convId })).status).toBe(200);
-    const state = await srv.api.waitIdle(convId);
+    expect((await fx.srv.api.chat({ prompt: 'hello', conv_id: convId })).status).toBe(200);
+    const state = await fx.srv.api.waitIdle(convId);
     const c = await open(convId, { since: state.last_seq + 100, epoch: state.epoch });
     await c.waitType('ws.resync');
     expect(c.frames.map((f) => f.type)).toEqual(['ws.hello', 'ws.resync']);
@@ -107,7 +86,7 @@ describe('resume', () => {
     expect(resync.seq).toBeNull();
     expect(resync.data).toEqual({ convId, lastSeq: state.last_seq, epoch: state.epoch, reason: 'since_ahead' });
     // live delivery continues after lastSeq
-    expect((await srv.api.chat({ prompt: 'again', conv_id: convId })).status).toBe(200);
+    expect((await fx.srv.api.chat({ prompt: 'again', conv_id: convId })).status).toBe(200);
     await c.waitType('run.end');
     expect(firstSeqProblem(c.log.map((f) => f.seq!), state.last_seq + 1)).toBeNull();
     expect(c.invalid).toEqual([]);
@@ -115,8 +94,8 @@ describe('resume', () => {
 
   it('a wrong epoch with since > 0 → ws.resync epoch_changed; since=0 with any epoch replays everything', async () => {
     const convId = 'resume-epoch';
-    expect((await srv.api.chat({ prompt: 'hello', conv_id: convId })).status).toBe(200);
-    const state = await srv.api.waitIdle(convId);
+    expect((await fx.srv.api.chat({ prompt: 'hello', conv_id: convId })).status).toBe(200);
+    const state = await fx.srv.api.waitIdle(convId);
     const c = await open(convId, { since: 2, epoch: 'not-the-epoch' });
     await c.waitType('ws.resync');
     expect(c.ofType('ws.resync')[0]!.data).toEqual({ convId, lastSeq: state.last_seq, epoch: state.epoch, reason: 'epoch_changed' });

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { streamText } from '../../src/providers/demo/demo-script';
-import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { firstSeqProblem, frameProblems, WsClient } from '../helpers/ws-client';
+import { useServer } from '../helpers/fixture';
+import { firstSeqProblem } from '../helpers/ws-client';
 
 /**
  * Slow consumer (protocol.md "WebSocket /ws" 6, D15): a socket that stops reading is closed
@@ -12,36 +12,15 @@ import { firstSeqProblem, frameProblems, WsClient } from '../helpers/ws-client';
  * than the whole limit would close every socket).
  */
 
-let dir: TempDir;
-let srv: TestServer;
-const sockets: WsClient[] = [];
 const RUNS = 5;
 const WORDS = 8000; // llm.final of 8000 words ≈ 47 KB < 64 KiB
-
-beforeAll(async () => {
-  dir = tempDir();
-  srv = await startServer(dir, { args: ['--ws-send-buffer', '65536'] });
-});
-// every frame any client received parses with EnvelopeSchema
-afterEach(() => {
-  expect(frameProblems(sockets)).toEqual([]);
-});
-afterAll(async () => {
-  for (const s of sockets) s.terminate();
-  await srv?.close();
-  dir?.remove();
-});
-
-const open = async (convId: string, opts: { since?: number; epoch?: string } = {}) => {
-  const c = await WsClient.open(srv.wsBase, convId, opts);
-  sockets.push(c);
-  return c;
-};
+const fx = useServer({ args: ['--ws-send-buffer', '65536'] });
+const open = fx.open;
 
 /** Submits RUNS fast streams (the first starts, the rest queue). */
 async function flood(convId: string) {
   for (let i = 0; i < RUNS; i++) {
-    const r = await srv.api.chat({ prompt: `/stream ${WORDS} 0`, conv_id: convId });
+    const r = await fx.srv.api.chat({ prompt: `/stream ${WORDS} 0`, conv_id: convId });
     expect([200, 202]).toContain(r.status); // the first starts; the rest queue unless the run already ended
   }
 }
@@ -56,7 +35,7 @@ describe('slow consumer', () => {
 
     await flood(convId);
     await fast.waitType('run.end', RUNS, { timeoutMs: 30_000 });
-    const state = await srv.api.waitIdle(convId);
+    const state = await fx.srv.api.waitIdle(convId);
 
     // the reader got everything, in order, and was never closed
     expect(fast.closeInfo).toBeNull();
@@ -90,7 +69,7 @@ describe('slow consumer', () => {
     slow.pauseReading();
     await flood(convId);
     // a long paced run queued behind the flood: live while the slow client comes back
-    const paced = await srv.api.chat({ prompt: '/stream 4000 1', conv_id: convId });
+    const paced = await fx.srv.api.chat({ prompt: '/stream 4000 1', conv_id: convId });
     expect(paced.status).toBe(202);
     await fast.waitType('run.end', RUNS, { timeoutMs: 30_000 });
     slow.resumeReading();
@@ -99,9 +78,9 @@ describe('slow consumer', () => {
 
     const again = await open(convId, { since: slow.lastSeq, epoch });
     await again.waitFor(() => again.lastSeq > again.hello!.data.lastSeq, 'a live frame after the replay', { timeoutMs: 30_000 });
-    await srv.api.cancel(convId);
+    await fx.srv.api.cancel(convId);
     await fast.waitType('run.end', RUNS + 1);
-    const state = await srv.api.waitIdle(convId);
+    const state = await fx.srv.api.waitIdle(convId);
     await again.waitSeq(state.last_seq);
     expect(fast.lastSeq).toBe(state.last_seq);
     expect(again.closeInfo).toBeNull();

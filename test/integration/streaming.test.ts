@@ -1,36 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChatStartedResponse, EventsResponse } from '../../src/protocol/http';
-import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/server';
-import { firstSeqProblem, frameProblems, WsClient } from '../helpers/ws-client';
+import { useServer } from '../helpers/fixture';
+import { firstSeqProblem } from '../helpers/ws-client';
 
 /**
  * One prompt, two sockets: identical frames in identical order, contiguous seqs, and the
  * events API returns byte-identical frames (protocol.md "Frames", D1–D3).
  */
 
-let dir: TempDir;
-let srv: TestServer;
-const sockets: WsClient[] = [];
-
-beforeAll(async () => {
-  dir = tempDir();
-  srv = await startServer(dir);
-});
-// every frame any client received parses with EnvelopeSchema
-afterEach(() => {
-  expect(frameProblems(sockets)).toEqual([]);
-});
-afterAll(async () => {
-  for (const s of sockets) s.terminate();
-  await srv?.close();
-  dir?.remove();
-});
-
-const open = async (convId: string, opts: { since?: number; epoch?: string } = {}) => {
-  const c = await WsClient.open(srv.wsBase, convId, opts);
-  sockets.push(c);
-  return c;
-};
+const fx = useServer();
+const open = fx.open;
 
 describe('one prompt streams to two sockets', () => {
   it('chat.message, run.start, llm.*, tool.*, run.end: identical on both sockets, seqs 1..N, events API byte-identical', async () => {
@@ -44,7 +23,7 @@ describe('one prompt streams to two sockets', () => {
       expect(s.hello!.data).toMatchObject({ convId, lastSeq: 0, protocolVersion: 1 });
     }
 
-    const r = await srv.api.chat({ prompt: 'What is 2+3?', conv_id: convId });
+    const r = await fx.srv.api.chat({ prompt: 'What is 2+3?', conv_id: convId });
     expect(r.status).toBe(200);
     const started = ChatStartedResponse.parse(r.json);
     expect(started).toMatchObject({ status: 'started', conv_id: convId, session_id: convId, runtime_key: 'fast', seq: 1 });
@@ -52,7 +31,7 @@ describe('one prompt streams to two sockets', () => {
     await Promise.all([a.waitType('run.end'), b.waitType('run.end')]);
     const end = a.ofType('run.end')[0]!;
     // Nothing more comes for this run after run.end: the conversation is idle and the log ends there.
-    const state = await srv.api.waitIdle(convId);
+    const state = await fx.srv.api.waitIdle(convId);
     expect(state.last_seq).toBe(end.seq);
 
     for (const s of [a, b]) {
@@ -117,29 +96,29 @@ describe('one prompt streams to two sockets', () => {
     expect([...byMessage.values()].map((m) => m.final)).toEqual(['Let me calculate that.', 'The answer is 5.']);
 
     // The events API: same frames, same bytes.
-    const ev = await srv.api.events(convId, 0);
+    const ev = await fx.srv.api.events(convId, 0);
     expect(ev.status).toBe(200);
     const body = EventsResponse.parse(ev.json);
     expect(body).toMatchObject({ conv_id: convId, epoch: a.hello!.data.epoch, last_seq: end.seq, next_since: end.seq, resync: false });
     expect(body.frames.map((f) => JSON.stringify(f))).toEqual(a.log.map((f) => f.raw));
     // …byte for byte as written in the HTTP body
-    expect((await srv.api.allEvents(convId)).raw).toEqual(a.log.map((f) => f.raw));
+    expect((await fx.srv.api.allEvents(convId)).raw).toEqual(a.log.map((f) => f.raw));
     // paging: since/limit return exact slices
-    const page = await srv.api.events(convId, 3, 4);
+    const page = await fx.srv.api.events(convId, 3, 4);
     expect(page.json.frames.map((f: unknown) => JSON.stringify(f))).toEqual(a.log.slice(3, 7).map((f) => f.raw));
     expect(page.json.next_since).toBe(7);
-    const tail = await srv.api.events(convId, end.seq!);
+    const tail = await fx.srv.api.events(convId, end.seq!);
     expect(tail.json).toMatchObject({ frames: [], next_since: end.seq, resync: false });
   });
 
   it('a second prompt continues the same log: seqs go on from N+1 on a socket that stayed open', async () => {
     const convId = 'stream-continues';
     const a = await open(convId);
-    expect((await srv.api.chat({ prompt: 'hello there', conv_id: convId })).status).toBe(200);
+    expect((await fx.srv.api.chat({ prompt: 'hello there', conv_id: convId })).status).toBe(200);
     await a.waitType('run.end');
-    await srv.api.waitIdle(convId);
+    await fx.srv.api.waitIdle(convId);
     const n = a.lastSeq;
-    const r2 = await srv.api.chat({ prompt: '/think', conv_id: convId });
+    const r2 = await fx.srv.api.chat({ prompt: '/think', conv_id: convId });
     expect(r2.status).toBe(200);
     expect(r2.json.seq).toBe(n + 1);
     await a.waitType('run.end', 2);
@@ -148,17 +127,17 @@ describe('one prompt streams to two sockets', () => {
     expect(types.slice(0, 2)).toEqual(['chat.message', 'run.start']);
     for (const t of ['llm.thinking.start', 'llm.thinking.delta', 'llm.thinking.final']) expect(types).toContain(t);
     expect(a.invalid).toEqual([]);
-    const all = await srv.api.allEvents(convId);
+    const all = await fx.srv.api.allEvents(convId);
     expect(all.raw).toEqual(a.log.map((f) => f.raw));
   });
 
   it('a provider error is visible: the message closed, a log frame, one run.end error with its code', async () => {
     const convId = 'stream-error';
     const a = await open(convId);
-    const r = await srv.api.chat({ prompt: '/error provider_rate_limited', conv_id: convId });
+    const r = await fx.srv.api.chat({ prompt: '/error provider_rate_limited', conv_id: convId });
     expect(r.status).toBe(200);
     await a.waitType('run.end');
-    await srv.api.waitIdle(convId);
+    await fx.srv.api.waitIdle(convId);
     expect(a.log.map((f) => f.type)).toEqual([
       'chat.message', 'run.start', 'llm.start', 'llm.delta', 'llm.delta', 'llm.delta', 'llm.final', 'log', 'run.end',
     ]);
@@ -167,7 +146,7 @@ describe('one prompt streams to two sockets', () => {
     expect(a.ofType('run.end')[0]!.data).toMatchObject({ status: 'error', reason: 'error', error: { code: 'provider_rate_limited' } });
     expect(a.invalid).toEqual([]);
     // the conversation is usable afterwards
-    expect((await srv.api.chat({ prompt: 'after the error', conv_id: convId })).status).toBe(200);
+    expect((await fx.srv.api.chat({ prompt: 'after the error', conv_id: convId })).status).toBe(200);
     await a.waitType('run.end', 2);
     expect(a.ofType('run.end')[1]!.data.status).toBe('completed');
   });
