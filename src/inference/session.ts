@@ -34,7 +34,7 @@ export class Session {
     if (this.active) throw new SessionAlreadyActiveError();
     const prev = this.latest();
     const base = prev ? cloneTurn(prev) : newTurn();
-    const t: Turn = { id: turnId, blocks: base.blocks, metadata: { sessionId: this.sessionId }, data: base.data };
+    const t: Turn = { id: turnId, blocks: base.blocks, metadata: { sessionId: this.sessionId, createdAtMs: Date.now() }, data: base.data };
     if (prompt.length > 0) t.blocks.push(blocks.user(prompt));
     this.turns.push(t);
     return t;

@@ -40,6 +40,11 @@ describe('WebchatService (runtime, no HTTP)', () => {
     expect(finals[finals.length - 1]).toBe('The answer is 5.');
     const tl = await s.getTimeline('c1');
     expect(tl.version).toBe(frames.length);
+    const turns = (await s.getTurns('c1', false, null)) as { turns: { created_at_ms: number; status: string; blocks: { kind: string }[] }[] };
+    expect(turns.turns).toHaveLength(1);
+    expect(turns.turns[0]!.created_at_ms).toBeGreaterThan(0);
+    expect(turns.turns[0]!.status).toBe('completed');
+    expect(turns.turns[0]!.blocks.map((b) => b.kind)).toEqual(['user', 'llm_text', 'tool_call', 'tool_use', 'llm_text']);
     const ev = await s.readEvents('c1', 0, 1000, null);
     expect(ev.frames.map((f: any) => f.event.seq)).toEqual(frames.map((f) => f.seq));
   });
