@@ -3,6 +3,7 @@ import { api, ApiError, describeError } from '../api/client';
 import type { PauseAction } from '../protocol';
 import { actionsFor, compactArgs, countdownText, primaryAction, resolutionText, secondsLeft, timeoutText } from '../state/pauses';
 import type { Row } from '../state/rows';
+import { serverNow } from '../transport/server-clock';
 
 type PauseRow = Extract<Row, { type: 'pause' }>;
 
@@ -14,13 +15,13 @@ const PHASE_TEXT: Record<PauseRow['phase'], string> = {
 
 const LABEL: Record<PauseAction, string> = { continue: 'Continue', approve: 'Approve', deny: 'Deny', abort: 'Abort' };
 
-/** The current time, ticking twice a second while `active` (for a countdown). */
+/** The current time on the server's clock, ticking twice a second while `active` (for a countdown). */
 function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
+  const [now, setNow] = useState(() => serverNow());
   useEffect(() => {
     if (!active) return;
-    setNow(Date.now());
-    const t = setInterval(() => setNow(Date.now()), 500);
+    setNow(serverNow());
+    const t = setInterval(() => setNow(serverNow()), 500);
     return () => clearInterval(t);
   }, [active]);
   return now;

@@ -1,4 +1,5 @@
 import { CLOSE_CODES, EnvelopeSchema, FrameData, type AnyFrameEvent, type TimelineSnapshot } from '../protocol';
+import { noteServerTime } from './server-clock';
 import { applyFrames, seqCheck } from '../state/apply-frames';
 import { fromSnapshot } from '../state/snapshot';
 import { emptyState, type ChatState } from '../state/types';
@@ -291,6 +292,7 @@ export class ConversationStream {
     switch (ev.type) {
       case 'ws.hello': {
         this.attempts = 0;
+        noteServerTime(ev.data.serverTime);
         const { state } = this.view;
         if (state.epoch !== ev.data.epoch && this.lastSeq === 0 && this.pending.length === 0) {
           // Nothing applied yet: the socket replays from seq 1 whatever the epoch.
