@@ -12,12 +12,22 @@ import { join } from 'node:path';
 import type { Ctx, Scenario } from './lib/context';
 import { ClientPool, OUT, TMP } from './lib/proc';
 import { markdownTable, type Row } from './lib/stats';
+import { catchup } from './scenarios/catchup';
 import { concurrent } from './scenarios/concurrent';
 import { fanout } from './scenarios/fanout';
+import { idle } from './scenarios/idle';
+import { peer } from './scenarios/peer';
+import { sdkE2e } from './scenarios/sdk-e2e';
+import { soak } from './scenarios/soak';
 
 const SCENARIOS: Record<string, Scenario | 'n/a'> = {
   fanout,
   concurrent,
+  idle,
+  catchup,
+  peer,
+  'sdk-e2e': sdkE2e,
+  soak,
   scaleout: 'n/a',
 };
 const ORDER = ['fanout', 'concurrent', 'idle', 'catchup', 'peer', 'sdk-e2e', 'soak', 'scaleout'];

@@ -27,6 +27,7 @@ export interface ClientReport {
   frames: number;
   deltas: number;
   deltaChars: number;
+  deltaBytes: number;
   firstRecv: number;
   lastRecv: number;
   /** The earliest time a socket received its last frame (end of the steady state). */
@@ -62,12 +63,13 @@ function fail(g: Group, err: unknown) {
 }
 
 function report(g: Group): ClientReport {
-  let frames = 0, deltas = 0, deltaChars = 0, firstRecv = Infinity, lastRecv = 0, minLastRecv = Infinity, nLat = 0;
+  let frames = 0, deltas = 0, deltaChars = 0, deltaBytes = 0, firstRecv = Infinity, lastRecv = 0, minLastRecv = Infinity, nLat = 0;
   const bins = new Map<number, number>();
   for (const c of g.conns) {
     frames += c.v.frames;
     deltas += c.v.deltas;
     deltaChars += c.v.deltaChars;
+    deltaBytes += c.v.deltaBytes;
     if (c.v.firstRecv) firstRecv = Math.min(firstRecv, c.v.firstRecv);
     lastRecv = Math.max(lastRecv, c.v.lastRecv);
     if (c.v.lastRecv) minLastRecv = Math.min(minLastRecv, c.v.lastRecv);
@@ -77,7 +79,7 @@ function report(g: Group): ClientReport {
   const latencies = new Float64Array(nLat);
   let i = 0;
   for (const c of g.conns) for (const l of c.v.latencies) latencies[i++] = l;
-  return { sockets: g.conns.length, frames, deltas, deltaChars, firstRecv: firstRecv === Infinity ? 0 : firstRecv, lastRecv, minLastRecv: minLastRecv === Infinity ? 0 : minLastRecv, tOpenStart: g.tOpenStart, latencies, bins: [...bins] };
+  return { sockets: g.conns.length, frames, deltas, deltaChars, deltaBytes, firstRecv: firstRecv === Infinity ? 0 : firstRecv, lastRecv, minLastRecv: minLastRecv === Infinity ? 0 : minLastRecv, tOpenStart: g.tOpenStart, latencies, bins: [...bins] };
 }
 
 function isDone(g: Group, v: StreamVerifier): boolean {

@@ -169,8 +169,9 @@ export async function startOurServer(o: ServerOptions): Promise<OurServer> {
   writeFileSync(profilesFile, o.profiles);
   const node = [
     ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []),
-    join(ROOT, 'bin/moments-webchat.mjs'),
-    'serve', '--port', '0', '--db', o.db, '--profiles', profilesFile, '--log-level', 'warn',
+    // BENCH_SERVER_ROOT: run the server of another checkout (before/after comparisons)
+    join(process.env.BENCH_SERVER_ROOT ?? ROOT, 'bin/moments-webchat.mjs'),
+    'serve', '--port', '0', '--db', o.db, '--profiles', profilesFile, '--log-level', 'error',
     // Frame-rate scenarios must not lose sockets to the 8 MiB default bound (the baseline has none).
     '--ws-send-buffer', '1GiB',
     ...(o.flags ?? []),
@@ -319,6 +320,7 @@ function merge(rs: ClientReport[]): ClientReport {
     frames: rs.reduce((a, r) => a + r.frames, 0),
     deltas: rs.reduce((a, r) => a + r.deltas, 0),
     deltaChars: rs.reduce((a, r) => a + r.deltaChars, 0),
+    deltaBytes: rs.reduce((a, r) => a + r.deltaBytes, 0),
     firstRecv: firsts.length ? Math.min(...firsts) : 0,
     lastRecv: Math.max(...rs.map((r) => r.lastRecv)),
     minLastRecv: Math.min(...rs.map((r) => r.minLastRecv || Infinity)),

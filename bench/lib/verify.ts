@@ -59,6 +59,8 @@ export class StreamVerifier {
   epoch = '';
   frames = 0;
   deltaChars = 0;
+  /** Bytes of the llm.delta envelopes as received (WebSocket payloads). */
+  deltaBytes = 0;
   deltas = 0;
   runStarts = 0;
   runEnds = 0;
@@ -138,6 +140,7 @@ export class StreamVerifier {
         }
         m.text += d.delta;
         m.deltas++;
+        this.deltaBytes += Buffer.byteLength(raw);
         this.deltas++;
         this.deltaChars += d.delta.length;
         break;

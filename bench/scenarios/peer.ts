@@ -1,0 +1,81 @@
+/**
+ * `peer`: the Vercel AI SDK (`streamText` → UI message stream over SSE, mock model) vs our
+ * server fed by `demo` — same tokens and sizes, one client each; tokens per server CPU-second
+ * (CPU of the server process, /proc utime+stime, from the request to the last byte received).
+ * Our side does more per token: durable log (SQLite), projection, seq, WebSocket framing.
+ */
+import { check, freshDb, uid, type Ctx } from '../lib/context';
+import { FAST_PROFILES, forkTs, meter, nextMessage, postJson, startBaseline, startOurServer, stopChild } from '../lib/proc';
+import { median, type Row } from '../lib/stats';
+import { now } from '../lib/verify';
+import type { SseReport, SseRun } from '../sse-client';
+
+interface PeerRun {
+  tokensPerCpuS: number;
+  tokensPerS: number;
+  cpuMs: number;
+}
+
+export async function peer(ctx: Ctx): Promise<Row[]> {
+  const sizes = ctx.quick ? [10_000] : [10_000, 100_000];
+  const ours = await startOurServer({ db: freshDb('peer'), profiles: FAST_PROFILES });
+  const sdk = await startBaseline('aisdk-server.ts');
+  const sse = forkTs('sse-client.ts');
+  await nextMessage(sse, (m): m is { type: 'ready' } => m?.type === 'ready', 30_000, 'sse-client');
+  const rows: Row[] = [];
+  const sdkRun = async (words: number): Promise<PeerRun> => {
+    const m = meter(sdk.pid);
+    const answer = nextMessage(sse, (x): x is { type: 'done'; report: SseReport } | { type: 'error'; error: string } => x?.type === 'done' || x?.type === 'error', 600_000, 'sse-client run');
+    sse.send({ type: 'run', url: `${sdk.http}/api/chat`, prompt: `/stream ${words} 0`, words } satisfies SseRun);
+    const a = await answer;
+    const cost = m.stop();
+    if (a.type === 'error') throw new Error(`VERIFICATION FAILED (AI SDK stream): ${a.error}`);
+    return { tokensPerCpuS: words / (cost.cpuMs / 1000), tokensPerS: (words / (a.report.tLast - a.report.t0)) * 1000, cpuMs: cost.cpuMs };
+  };
+  const ourRun = async (words: number): Promise<PeerRun> => {
+    const convId = `peer-${uid()}`;
+    const h = await ctx.clients.open({ url: ours.ws, sockets: [{ convId, since: null }], expect: { kind: 'words', words }, until: { runEnds: 1 } }, { procs: 1 });
+    const m = meter(ours.pid);
+    const t0 = now();
+    const res = await postJson(`${ours.http}/chat`, { conv_id: convId, prompt: `/stream ${words} 0` });
+    check(res.status === 200, `POST /chat ${res.status}`);
+    const rep = await h.done;
+    const cost = m.stop();
+    await h.close();
+    check(rep.deltas === words, `${rep.deltas} deltas, expected ${words}`);
+    return { tokensPerCpuS: words / (cost.cpuMs / 1000), tokensPerS: (words / (rep.lastRecv - t0)) * 1000, cpuMs: cost.cpuMs };
+  };
+  try {
+    await sdkRun(2000);
+    await ourRun(2000);
+    for (const words of sizes) {
+      const runs: { ours: PeerRun; baseline: PeerRun }[] = [];
+      for (let r = 0; r < ctx.repeats; r++) {
+        const b = r % 2 === 0 ? await sdkRun(words) : null;
+        const o = await ourRun(words);
+        const b2 = b ?? (await sdkRun(words));
+        runs.push({ ours: o, baseline: b2 });
+        ctx.log(`peer ${words}: ours ${o.tokensPerCpuS.toFixed(0)} tokens/CPU-s (${o.tokensPerS.toFixed(0)}/s), AI SDK ${b2.tokensPerCpuS.toFixed(0)} tokens/CPU-s (${b2.tokensPerS.toFixed(0)}/s)`);
+      }
+      const ratio = median(runs.map((x) => x.ours.tokensPerCpuS / x.baseline.tokensPerCpuS));
+      rows.push({
+        scenario: 'peer',
+        case: `${words / 1000}k-token answer, 1 client`,
+        metric: 'tokens per server CPU-s',
+        ours: median(runs.map((x) => x.ours.tokensPerCpuS)),
+        baseline: median(runs.map((x) => x.baseline.tokensPerCpuS)),
+        ratio,
+        goal: '≥ 5×',
+        pass: ratio >= 5,
+        info: `delivered ${median(runs.map((x) => x.ours.tokensPerS)).toFixed(0)} vs ${median(runs.map((x) => x.baseline.tokensPerS)).toFixed(0)} tokens/s; baseline = AI SDK streamText → UI message stream (SSE)`,
+        runs,
+      });
+    }
+  } finally {
+    sse.send({ type: 'exit' });
+    await stopChild(sse, 'SIGTERM', 5000);
+    await ours.stop();
+    await sdk.stop();
+  }
+  return rows;
+}
