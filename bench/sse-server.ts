@@ -24,10 +24,13 @@ const usage = (out: number) =>
     },
   });
 
+/** SSE events per write (BENCH_SSE_PER_WRITE): 64 ≈ 16 KiB writes. */
+const PER_WRITE = Number(process.env.BENCH_SSE_PER_WRITE ?? 64);
+
 function answer(words: number): string[] {
   const events = [chunk({ role: 'assistant', content: '', refusal: null }), ...wordDeltas(words).map((w) => chunk({ content: w })), chunk({}, 'stop'), usage(words), 'data: [DONE]\n\n'];
   const writes: string[] = [];
-  for (let i = 0; i < events.length; i += 64) writes.push(events.slice(i, i + 64).join(''));
+  for (let i = 0; i < events.length; i += PER_WRITE) writes.push(events.slice(i, i + PER_WRITE).join(''));
   return writes;
 }
 

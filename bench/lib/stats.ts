@@ -30,6 +30,8 @@ export interface Row {
   pass: boolean | null;
   /** CPU, RSS, characters/s… (information, not goals). */
   info: string;
+  /** Decimals of ours/baseline (default: 1 for ms and KiB, else 0). */
+  digits?: number;
   /** Why a goal is missed / what was scaled. */
   note?: string;
   runs?: unknown[];
@@ -49,8 +51,9 @@ export const fmtPass = (r: Row) => (r.pass === null ? 'info' : r.pass ? 'pass' :
 /** The table as Markdown (the README's and the console's). */
 export function markdownTable(rows: readonly Row[]): string {
   const head = '| scenario | case | metric | ours | baseline | ratio | goal | result | info |\n|---|---|---|---:|---:|---:|---|---|---|';
+  const digits = (r: Row) => r.digits ?? (r.metric.includes('ms') || r.metric.includes('KiB') ? 1 : 0);
   const lines = rows.map((r) =>
-    `| \`${r.scenario}\` | ${r.case} | ${r.metric} | ${typeof r.ours === 'number' ? fmtNum(r.ours, r.metric.includes('ms') || r.metric.includes('KiB') ? 1 : 0) : '–'} | ${typeof r.baseline === 'number' ? fmtNum(r.baseline, r.metric.includes('ms') || r.metric.includes('KiB') ? 1 : 0) : '–'} | ${fmtRatio(r)} | ${r.goal} | ${fmtPass(r)} | ${r.info} |`,
+    `| \`${r.scenario}\` | ${r.case} | ${r.metric} | ${typeof r.ours === 'number' ? fmtNum(r.ours, digits(r)) : '–'} | ${typeof r.baseline === 'number' ? fmtNum(r.baseline, digits(r)) : '–'} | ${fmtRatio(r)} | ${r.goal} | ${fmtPass(r)} | ${r.info} |`,
   );
   return [head, ...lines].join('\n');
 }

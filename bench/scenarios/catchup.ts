@@ -81,14 +81,14 @@ export async function catchup(ctx: Ctx): Promise<Row[]> {
   const costRows: Row[] = [
     {
       scenario: 'cost', case: 'llm.delta frame on the wire', metric: 'bytes', ours: deltaWire + (deltaWire < 126 ? 2 : 4), baseline: null, ratio: null, goal: '–', pass: null,
-      info: `envelope ${deltaWire.toFixed(0)} B (JSON text, ${'`/stream`'} words of 2–7 chars, two UUIDs) + ${deltaWire < 126 ? 2 : 4} B WebSocket header; the AI SDK's text-delta SSE event for the same word is ≈ 50 B`,
+      info: `envelope ${deltaWire.toFixed(0)} B (JSON: type, seq, message id twice, offset; the \`/stream\` words are 2–7 characters) + ${deltaWire < 126 ? 2 : 4} B WebSocket header`,
     },
     {
       scenario: 'cost', case: `store, ${cost.frames / 1000}k-frame conversation`, metric: 'bytes/frame', ours: cost.bytesPerFrame, baseline: null, ratio: null, goal: '–', pass: null,
       info: `SQLite file ${(cost.fileBytes / 2 ** 20).toFixed(1)} MiB for ${cost.frames} frames (delta JSON ${cost.jsonBytesPerDelta.toFixed(0)} B + key, epoch, type, entity id, time; B-tree overhead)`,
     },
     {
-      scenario: 'cost', case: 'store rows', metric: 'rows/frame', ours: cost.rowsPerFrame, baseline: null, ratio: null, goal: '–', pass: null,
+      scenario: 'cost', case: 'store rows', metric: 'rows/frame', ours: cost.rowsPerFrame, baseline: null, ratio: null, goal: '–', pass: null, digits: 4,
       info: Object.entries(cost.rows).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', '),
     },
   ];

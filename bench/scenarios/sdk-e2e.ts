@@ -16,7 +16,7 @@ export async function sdkE2e(ctx: Ctx): Promise<Row[]> {
   - {slug: fast, provider: demo, chunk_delay_ms: 0}
 default: oai
 `;
-  const viaSdk = await startOurServer({ db: freshDb('sdk-e2e'), profiles, env: { BENCH_KEY: 'sk-bench-local-0000' } });
+  const viaSdk = await startOurServer({ db: freshDb('sdk-e2e'), profiles, env: { BENCH_KEY: 'sk-bench-local-0000' }, cpuProfDir: ctx.cpuProfDir });
   const demo = await startOurServer({ db: freshDb('sdk-e2e-demo'), profiles: FAST_PROFILES });
   const runs: { ours: StreamRun; baseline: StreamRun }[] = [];
   try {
