@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Turn } from '../inference/turn';
 import type { AnyFrameEvent } from '../protocol/frames';
-import { Conversation, type ConversationDeps, type QueuedPrompt } from './conversation';
+import { Conversation, type ConversationDeps } from './conversation';
+import type { QueuedPrompt } from './prompt-queue';
 import { ConversationLog } from './conversation-log';
 import { closeInterruptedRun } from './conversation-recovery';
 import type { PromptRuntime } from './runtime-profile';

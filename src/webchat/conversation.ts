@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { ExecutionHandle } from '../inference/execution-handle';
 import type { RunOutcome } from '../inference/run';
 import { Session } from '../inference/session';
@@ -12,7 +12,8 @@ import type { ConversationLog } from './conversation-log';
 import type { GroupCommitter } from './group-committer';
 import { buildRunBuilder, type ToolCatalog } from './run-builder';
 import { runtimeFingerprint, type PromptRuntime } from './runtime-profile';
-import type { ConversationRow, QueueRow, Store, TurnSnapshot } from './store/store';
+import type { ConversationRow, Store, TurnSnapshot } from './store/store';
+import { idemScope, PromptQueue, type QueuedPrompt } from './prompt-queue';
 import { StepController } from './step-controller';
 import { StreamCoordinator } from './stream-coordinator';
 import type { Translator } from './translator';
@@ -40,16 +41,6 @@ export interface RuntimeLogger {
   debug?(obj: object, msg: string): void;
 }
 
-export interface QueuedPrompt {
-  turnId: string;
-  prompt: string;
-  runtime: PromptRuntime;
-  idempotencyKey: string | null;
-  principal: string | null;
-  orderKey: number;
-  acceptedAtMs: number;
-}
-
 interface ActiveRun {
   handle: ExecutionHandle;
   inferenceId: string;
@@ -65,8 +56,6 @@ export interface SubmitRequest {
   principal: string | null;
 }
 
-export const idemScope = (principal: string | null) => principal ?? 'anonymous';
-export const promptHash = (prompt: string) => createHash('sha256').update(prompt).digest('hex');
 
 /**
  * One conversation: its Session (turns, one active inference), log, projection, sockets and the
@@ -78,7 +67,7 @@ export class Conversation {
   readonly coordinator: StreamCoordinator;
   readonly steps: StepController;
   private active: ActiveRun | null = null;
-  private queue: QueuedPrompt[];
+  private readonly queue: PromptQueue;
   private builder: { fingerprint: string; builder: ToolLoopEngineBuilder } | null = null;
   private suppressDrain = false;
   /** Set by stopActive (shutdown, delete): no queued prompt starts in this process any more. */
@@ -93,7 +82,7 @@ export class Conversation {
     private readonly d: ConversationDeps,
   ) {
     this.convId = row.convId;
-    this.queue = [...queue].sort((a, b) => a.orderKey - b.orderKey);
+    this.queue = new PromptQueue(row.convId, log, d.committer, queue);
     const placeholder = { build: () => { throw new Error('no runtime yet'); } };
     this.session = new Session(row.convId, placeholder, turns);
     this.coordinator = new StreamCoordinator(log, d.metrics);
@@ -112,7 +101,7 @@ export class Conversation {
     return this.active;
   }
   get queued(): readonly QueuedPrompt[] {
-    return this.queue;
+    return this.queue.all;
   }
   get socketCount(): number {
     return this.coordinator.socketCount;
@@ -162,41 +151,16 @@ export class Conversation {
   }
 
   private async enqueue(item: QueuedPrompt): Promise<PromptOutcome> {
-    const position = this.queue.length + 1;
-    const seq = this.log.append({
-      type: 'run.queued', id: entityIds.queue(item.turnId), metadata: null, inferenceId: null,
-      data: { turnId: item.turnId, idempotencyKey: item.idempotencyKey, prompt: item.prompt, status: 'queued', reason: null, position, depth: position },
-    })!;
-    item.orderKey = seq;
-    const batch = this.log.batch;
-    batch.queueInserts.push(this.queueRow(item));
-    this.recordIdempotency(item);
-    this.queue.push(item);
+    const seq = this.queue.push(item);
     await this.log.waitCommitted(seq);
     return { httpStatus: 202, body: this.queuedBody(item, seq) };
   }
 
   private queuedBody(item: QueuedPrompt, seq: number): ChatResponse {
-    const idx = this.queue.indexOf(item);
     return {
       status: 'queued', conv_id: this.convId, session_id: this.convId, turn_id: item.turnId, idempotency_key: item.idempotencyKey,
-      runtime_key: item.runtime.profile.slug, queue_position: idx + 1, queue_depth: this.queue.length, seq,
+      runtime_key: item.runtime.profile.slug, queue_position: this.queue.position(item), queue_depth: this.queue.length, seq,
     };
-  }
-
-  private queueRow(item: QueuedPrompt): QueueRow {
-    return {
-      convId: this.convId, turnId: item.turnId, orderKey: item.orderKey, prompt: item.prompt, idempotencyKey: item.idempotencyKey,
-      principal: item.principal, runtime: item.runtime, acceptedAtMs: item.acceptedAtMs,
-    };
-  }
-
-  private recordIdempotency(item: QueuedPrompt): void {
-    if (!item.idempotencyKey) return;
-    this.log.batch.idempotency.push({
-      principal: idemScope(item.principal), key: item.idempotencyKey, convId: this.convId, turnId: item.turnId,
-      promptHash: promptHash(item.prompt), createdAtMs: item.acceptedAtMs, endedAtMs: null,
-    });
   }
 
   /**
@@ -211,15 +175,8 @@ export class Conversation {
     } catch (err) {
       throw new WebchatError('internal', `could not start the run on profile "${item.runtime.profile.slug}": ${(err as Error).message}`);
     }
-    if (fromQueue) {
-      this.log.append({
-        type: 'run.queued', id: entityIds.queue(item.turnId), metadata: null, inferenceId: null,
-        data: { turnId: item.turnId, idempotencyKey: item.idempotencyKey, prompt: item.prompt, status: 'started', reason: null, position: 0, depth: this.queue.length },
-      });
-      this.log.batch.queueDeletes.push({ convId: this.convId, turnId: item.turnId });
-    } else {
-      this.recordIdempotency(item);
-    }
+    if (fromQueue) this.queue.markStarted(item);
+    else this.queue.recordIdempotency(item);
     if (!this.row.title) this.row.title = item.prompt.slice(0, 80);
     this.row.runtimeKey = item.runtime.profile.slug;
     this.row.busyPolicy = item.runtime.profile.busyPolicy;
@@ -281,16 +238,11 @@ export class Conversation {
     });
   }
 
-  private markIdemEnded(principal: string, key: string): void {
-    this.log.batch.idempotencyEnded.push({ principal, key, endedAtMs: Date.now() });
-    this.d.committer.touch(this.log);
-  }
-
   private onRunSettled(o: RunOutcome): void {
     const a = this.active;
     if (!a || a.inferenceId !== o.inferenceId) return;
     this.active = null;
-    if (a.idem) this.markIdemEnded(a.idem.principal, a.idem.key);
+    if (a.idem) this.queue.markIdemEnded(a.idem.principal, a.idem.key);
     this.d.metrics.runEnded(o.status);
     if (o.status === 'error') {
       this.d.logger?.warn({ convId: this.convId, inferenceId: o.inferenceId, code: o.error?.code, message: o.error?.message }, 'run failed');
@@ -308,14 +260,9 @@ export class Conversation {
         this.start(next, true);
       } catch (err) {
         // the prompt cannot run (its profile cannot start): drop it visibly, never stay busy
-        this.log.append({
-          type: 'run.queued', id: entityIds.queue(next.turnId), metadata: null, inferenceId: null,
-          data: { turnId: next.turnId, idempotencyKey: next.idempotencyKey, prompt: next.prompt, status: 'dropped', reason: 'start_failed', position: 0, depth: this.queue.length },
-        });
+        this.queue.markDropped(next, 'start_failed');
         const id = `log-${randomUUID()}`;
         this.log.append({ type: 'log', id, metadata: null, inferenceId: null, data: { id, level: 'error', message: (err as Error).message, fields: { turnId: next.turnId } } });
-        this.log.batch.queueDeletes.push({ convId: this.convId, turnId: next.turnId });
-        if (next.idempotencyKey) this.markIdemEnded(idemScope(next.principal), next.idempotencyKey);
         this.d.logger?.warn({ convId: this.convId, turnId: next.turnId, err: (err as Error).message }, 'queued prompt dropped: its run could not start');
       }
     }
@@ -343,15 +290,7 @@ export class Conversation {
   }
 
   dropQueue(reason: string): void {
-    for (const q of this.queue) {
-      this.log.append({
-        type: 'run.queued', id: entityIds.queue(q.turnId), metadata: null, inferenceId: null,
-        data: { turnId: q.turnId, idempotencyKey: q.idempotencyKey, prompt: q.prompt, status: 'dropped', reason, position: 0, depth: 0 },
-      });
-      this.log.batch.queueDeletes.push({ convId: this.convId, turnId: q.turnId });
-      if (q.idempotencyKey) this.markIdemEnded(idemScope(q.principal), q.idempotencyKey);
-    }
-    this.queue = [];
+    this.queue.dropAll(reason);
   }
 
   /** Cancels the active run with `reason` (delete, shutdown, interrupt). */
@@ -384,7 +323,7 @@ export class Conversation {
 
   /** Replays the current state of an accepted prompt (idempotency). */
   replayState(turnId: string, idempotencyKey: string | null): PromptOutcome {
-    const q = this.queue.find((x) => x.turnId === turnId);
+    const q = this.queue.find(turnId);
     if (q) return { httpStatus: 202, body: this.queuedBody(q, q.orderKey) };
     const run = this.log.knownRuns().find((r) => r.turnId === turnId);
     const msg = this.log.projection.snapshotEntity(entityIds.userMessage(turnId));

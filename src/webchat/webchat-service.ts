@@ -5,7 +5,8 @@ import { OVERRIDE_KEYS, type CancelResponse, type ConversationList, type Convers
 import { PROTOCOL_VERSION } from '../protocol/ids';
 import type { TimelineSnapshot } from '../protocol/timeline';
 import type { ChatService, PauseOutcome, PromptInput, PromptOutcome, WsLike } from './chat-service';
-import { idemScope, promptHash, type Conversation } from './conversation';
+import type { Conversation } from './conversation';
+import { idemScope, promptHash } from './prompt-queue';
 import type { ConversationManager } from './conversation-manager';
 import type { GroupCommitter } from './group-committer';
 import type { ProfileRegistry } from './profile-registry';
