@@ -168,10 +168,10 @@ class Actor {
         }
         await this.until(() => this.v.runEnds > ends, 20_000, 'run.end');
       } else if (x < 0.7) {
-        // reconnect with since (exact resume)
-        const since = this.v.lastSeq;
+        // reconnect with since (exact resume): the old socket delivers until it is closed, so
+        // the cursor is read once it is
         await this.close();
-        await this.connect(since);
+        await this.connect(this.v.lastSeq);
         this.stats.reconnects++;
       } else if (x < 0.8) {
         step = !step;
