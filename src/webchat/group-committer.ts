@@ -11,7 +11,14 @@ export interface CommitParticipant {
 }
 
 export interface GroupCommitterOptions {
+  /** The shortest commit window (an idle server commits a lone frame this soon). */
   windowMs: number;
+  /**
+   * The longest window. Under load the window grows with the cost of a commit (twice its
+   * recent average), so expensive commits batch more frames each and the store writes each
+   * B-tree page fewer times; this caps the latency that adds (default 25 ms).
+   */
+  maxWindowMs?: number;
   /** Commit early when this many frames are pending. */
   maxFrames: number;
   metrics: WebchatMetrics;
@@ -29,6 +36,8 @@ export class GroupCommitter {
   private pendingParticipants = new Map<CommitParticipant, number>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Moving average of a commit's duration (ms). */
+  private commitCostMs = 0;
   private deferred = new Set<CommitParticipant>();
   private deferTimer: NodeJS.Timeout | null = null;
   healthy = true;
@@ -85,7 +94,12 @@ export class GroupCommitter {
     if (!this.timer) this.timer = setTimeout(() => {
       this.timer = null;
       if (!this.running) this.running = this.run();
-    }, this.opts.windowMs);
+    }, this.windowMs());
+  }
+
+  /** The current window: the configured minimum, stretched to twice the recent commit cost. */
+  windowMs(): number {
+    return Math.min(this.opts.maxWindowMs ?? 25, Math.max(this.opts.windowMs, Math.round(this.commitCostMs * 2)));
   }
 
   private async run(): Promise<void> {
@@ -112,7 +126,9 @@ export class GroupCommitter {
       const t0 = performance.now();
       try {
         await this.store.commit(batch);
-        this.opts.metrics.commitLatencyMs(performance.now() - t0, batch.frames.length);
+        const dt = performance.now() - t0;
+        this.commitCostMs = this.commitCostMs * 0.8 + dt * 0.2;
+        this.opts.metrics.commitLatencyMs(dt, batch.frames.length);
         if (!this.healthy) {
           this.healthy = true;
           this.opts.onHealth?.(true);
