@@ -84,24 +84,26 @@ export async function concurrent(ctx: Ctx): Promise<Row[]> {
   const seconds = ctx.quick ? 4 : 20;
   const graceMs = ctx.quick ? 3000 : 5000;
   const deltas = (seconds * 1000) / everyMs;
-  const ours = await startOurServer({ db: freshDb('concurrent'), profiles: FAST_PROFILES, cpuProfDir: ctx.cpuProfDir });
-  const base = await startBaseline('baseline-ws-server.ts');
   const runs: { ours: ConcurrentRun; baseline: ConcurrentRun }[] = [];
-  try {
-    const targets: Target[] = [
-      { kind: 'ours', pid: ours.pid, http: ours.http, ws: ours.ws },
-      { kind: 'baseline', pid: base.pid, http: base.http, ws: base.ws },
-    ];
-    for (let r = 0; r < ctx.repeats; r++) {
+  // a fresh pair of servers per repeat: the conversations of a repeat stay loaded (and their hot
+  // windows in memory) for --evict-idle, which would inflate the next repeat's RSS
+  for (let r = 0; r < ctx.repeats; r++) {
+    const ours = await startOurServer({ db: freshDb('concurrent'), profiles: FAST_PROFILES, cpuProfDir: ctx.cpuProfDir });
+    const base = await startBaseline('baseline-ws-server.ts');
+    try {
+      const targets: Target[] = [
+        { kind: 'ours', pid: ours.pid, http: ours.http, ws: ours.ws },
+        { kind: 'baseline', pid: base.pid, http: base.http, ws: base.ws },
+      ];
       const out: Partial<Record<Target['kind'], ConcurrentRun>> = {};
       for (const t of r % 2 === 0 ? targets : [...targets].reverse()) out[t.kind] = await runOnce(ctx, t, convs, deltas, everyMs, graceMs);
       runs.push(out as { ours: ConcurrentRun; baseline: ConcurrentRun });
       const o = out.ours!, b = out.baseline!;
       ctx.log(`concurrent: ours ${o.steadyRate.toFixed(0)} frames/s${o.steady ? '' : ' (no steady window)'}${o.cancelled ? ' (stopped at the deadline)' : ''} start ${o.startSpreadMs.toFixed(0)} ms write ${o.writeMBps.toFixed(0)} MB/s p50 ${o.p50.toFixed(1)} p99 ${o.p99.toFixed(1)} ms cpu ${(o.cpuPerS * 100).toFixed(0)}%; baseline ${b.steadyRate.toFixed(0)} frames/s p50 ${b.p50.toFixed(1)} p99 ${b.p99.toFixed(1)} ms cpu ${(b.cpuPerS * 100).toFixed(0)}%`);
+    } finally {
+      await ours.stop();
+      await base.stop();
     }
-  } finally {
-    await ours.stop();
-    await base.stop();
   }
   const med = (f: (x: ConcurrentRun) => number, k: 'ours' | 'baseline') => median(runs.map((x) => f(x[k])));
   const rate = { o: med((x) => x.steadyRate, 'ours'), b: med((x) => x.steadyRate, 'baseline') };

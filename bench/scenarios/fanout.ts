@@ -90,7 +90,7 @@ export async function fanout(ctx: Ctx): Promise<Row[]> {
         ratio,
         goal: `≥ ${FANOUT_GOAL}×`,
         pass: ratio >= FANOUT_GOAL,
-        info: `chars/s ${fmtK(median(runs.map((x) => x.ours.charsPerS)))} vs ${fmtK(median(runs.map((x) => x.baseline.charsPerS)))}; server CPU ${fmtS(median(runs.map((x) => x.ours.cpuMs)))} vs ${fmtS(median(runs.map((x) => x.baseline.cpuMs)))}; RSS peak ${fmtM(median(runs.map((x) => x.ours.rssPeak)))} vs ${fmtM(median(runs.map((x) => x.baseline.rssPeak)))}`,
+        info: `chars/s ${fmtK(median(runs.map((x) => x.ours.charsPerS)))} vs ${fmtK(median(runs.map((x) => x.baseline.charsPerS)))}; server CPU ${fmtS(median(runs.map((x) => x.ours.cpuMs)))} vs ${fmtS(median(runs.map((x) => x.baseline.cpuMs)))}; RSS peak (one server for the whole scenario) ${fmtM(median(runs.map((x) => x.ours.rssPeak)))} vs ${fmtM(median(runs.map((x) => x.baseline.rssPeak)))}`,
         runs,
       });
     }
