@@ -22,6 +22,7 @@ export const serviceOptions = (config: Config, metrics: Metrics, logger: Logger)
   wsSendBufferBytes: config.wsSendBuffer,
   evictIdleMs: config.evictIdleMs,
   commitWindowMs: config.commitWindowMs,
+  coalesceMs: config.coalesceMs,
   metrics,
   logger,
 });

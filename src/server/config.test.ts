@@ -15,6 +15,7 @@ const DEFAULTS: Config = {
   queueDepth: 16,
   evictIdleMs: 300_000,
   commitWindowMs: 2,
+  coalesceMs: 0,
   wsPingIntervalMs: 30_000,
   wsPongTimeoutMs: 10_000,
 };
@@ -49,6 +50,7 @@ describe('parseConfig', () => {
       WEBCHAT_QUEUE_DEPTH: '4',
       WEBCHAT_EVICT_IDLE: '60',
       WEBCHAT_COMMIT_WINDOW_MS: '0',
+      WEBCHAT_COALESCE_MS: '25',
       WEBCHAT_WS_PING_INTERVAL: '15',
       WEBCHAT_WS_PONG_TIMEOUT: '2.5',
       UNRELATED: 'x',
@@ -67,6 +69,7 @@ describe('parseConfig', () => {
       queueDepth: 4,
       evictIdleMs: 60_000,
       commitWindowMs: 0,
+      coalesceMs: 25,
       wsPingIntervalMs: 15_000,
       wsPongTimeoutMs: 2500,
     });

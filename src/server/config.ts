@@ -34,6 +34,8 @@ export interface Config {
   evictIdleMs: number;
   /** Group-commit window. */
   commitWindowMs: number;
+  /** Delta coalescing window (0 = off). */
+  coalesceMs: number;
   /** WebSocket protocol ping interval. */
   wsPingIntervalMs: number;
   /** Terminate a socket that has not answered a ping within this long. */
@@ -66,6 +68,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'queue-depth', key: 'queueDepth', kind: 'count', def: '16', help: 'max queued prompts per conversation' },
   { flag: 'evict-idle', key: 'evictIdleMs', kind: 'seconds', def: '300', help: 'unload idle conversations after this many seconds' },
   { flag: 'commit-window-ms', key: 'commitWindowMs', kind: 'millis', def: '2', help: 'group-commit window in milliseconds' },
+  { flag: 'coalesce-ms', key: 'coalesceMs', kind: 'millis', def: '0', help: 'merge text deltas of one message produced within this many ms into one frame (0 = off)' },
   { flag: 'ws-ping-interval', key: 'wsPingIntervalMs', kind: 'seconds', def: '30', help: 'WebSocket ping interval in seconds' },
   { flag: 'ws-pong-timeout', key: 'wsPongTimeoutMs', kind: 'seconds', def: '10', help: 'terminate a socket with no pong within this many seconds' },
 ];

@@ -1,6 +1,7 @@
 import type { AnyFrameEvent } from '../protocol/frames';
 import type { GroupCommitter, CommitParticipant } from './group-committer';
 import type { CommitBatch, ConversationRow, PauseRow, RunRow, Store } from './store/store';
+import { DeltaCoalescer } from './delta-coalescer';
 import { TimelineProjection } from './timeline-projection';
 import type { AnyFrameSpec } from './translator';
 import type { WebchatMetrics } from './webchat-metrics';
@@ -38,6 +39,8 @@ export interface ConversationLogOptions {
   /** The conversation row to create on first commit, and its current head fields. */
   row: () => ConversationRow;
   hotWindow?: number;
+  /** Delta coalescing window in ms (0 or absent: off), see `DeltaCoalescer`. */
+  coalesceMs?: number;
 }
 
 /**
@@ -76,7 +79,14 @@ export class ConversationLog implements CommitParticipant {
     for (const r of o.openRuns) this.runs.set(r.inferenceId, r);
     for (const r of o.closedRuns) if (!this.runs.has(r.inferenceId)) this.runs.set(r.inferenceId, r);
     for (const p of o.openPauses) this.pauses.set(p.pauseId, p);
+    if (o.coalesceMs && o.coalesceMs > 0) {
+      this.coalescer = new DeltaCoalescer(o.coalesceMs, () => {
+        const held = this.coalescer?.release();
+        if (held) this.appendNow(held);
+      });
+    }
   }
+  private readonly coalescer: DeltaCoalescer | null = null;
 
   get lastSeq(): number {
     return this.committedSeq;
@@ -98,9 +108,24 @@ export class ConversationLog implements CommitParticipant {
 
   /**
    * Appends a frame; returns its seq, or null when the compare-and-set dropped it (a frame of a
-   * closed or unknown run, a second run.end, a second resolution of a pause).
+   * closed or unknown run, a second run.end, a second resolution of a pause) or when delta
+   * coalescing holds it (a text delta merged into the next frame of its message). A held delta
+   * is always appended before any later frame of the conversation.
    */
   append(spec: AnyFrameSpec): number | null {
+    if (this.sealed) return null;
+    const c = this.coalescer;
+    if (c) {
+      const now = Date.now();
+      if (c.offer(spec, now)) return null;
+      const held = c.release();
+      if (held) this.appendNow(held);
+      if (c.offer(spec, now)) return null;
+    }
+    return this.appendNow(spec);
+  }
+
+  private appendNow(spec: AnyFrameSpec): number | null {
     if (this.sealed) return null;
     const now = Date.now();
     let runRow: RunRow | null = null;
@@ -239,6 +264,7 @@ export class ConversationLog implements CommitParticipant {
   private sealed = false;
   /** After delete: nothing is ever appended again. */
   seal(): void {
+    this.coalescer?.release();
     this.sealed = true;
   }
 
@@ -247,8 +273,8 @@ export class ConversationLog implements CommitParticipant {
     return [...this.runs.values()];
   }
 
-  /** True when nothing is waiting to be committed (frames, or held-back rows). */
+  /** True when nothing is waiting to be committed (frames, held-back rows, a held delta). */
   get idle(): boolean {
-    return this.pending.length === 0 && !this.rowsHeld;
+    return this.pending.length === 0 && !this.rowsHeld && !this.coalescer?.holding;
   }
 }

@@ -15,6 +15,8 @@ export interface ManagerOptions extends ConversationDeps {
   defaultRuntime: () => PromptRuntime;
   evictIdleMs: number;
   hotWindow?: number;
+  /** Delta coalescing window (ms; 0 = off). */
+  coalesceMs?: number;
 }
 
 const RECENT_RUNS = 50;
@@ -105,7 +107,7 @@ export class ConversationManager {
     const log = new ConversationLog({
       convId, epoch: head.epoch ?? r.epoch, lastSeq: head.lastSeq, store, committer: this.o.committer, metrics: this.o.metrics, projection,
       openRuns, openPauses: pauses, closedRuns: runs.filter((x) => x.status !== 'open'),
-      row: () => conv.row, hotWindow: this.o.hotWindow,
+      row: () => conv.row, hotWindow: this.o.hotWindow, coalesceMs: this.o.coalesceMs,
     });
     conv = new Conversation(r, log, turns, queue, this.o);
     this.convs.set(convId, conv);

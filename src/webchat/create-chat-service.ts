@@ -23,6 +23,8 @@ export interface ChatServiceOptions {
   maxToolResultBytes?: number;
   evictIdleMs?: number;
   commitWindowMs?: number;
+  /** Delta coalescing window in ms (default 0 = off): see `DeltaCoalescer`. */
+  coalesceMs?: number;
   /** Called with store health changes (logging). */
   onStoreHealth?: (healthy: boolean, err?: unknown) => void;
   /** Profiles file (YAML/JSON); ignored when `profiles` is given. */
@@ -82,6 +84,7 @@ export async function createChatService(o: ChatServiceOptions = {}): Promise<Web
     },
     defaultRuntime: () => ({ profile: profiles!.default, overrides: null }),
     evictIdleMs: o.evictIdleMs ?? SERVICE_DEFAULTS.evictIdleMs,
+    coalesceMs: o.coalesceMs ?? 0,
   });
   await manager.recover();
   manager.startSweeper();
