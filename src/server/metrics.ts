@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WebchatMetrics } from '../webchat/webchat-metrics';
+import { registerRuntimeHealth } from './runtime-health-metrics';
 
 /**
  * The Prometheus metrics of one server process, on its own registry (never prom-client's global
@@ -27,6 +28,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const p = opts.prefix ?? 'webchat_';
   const registry = new Registry();
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
+  registerRuntimeHealth(registry, p);
   const registers = [registry];
 
   const sockets = new Gauge({ name: `${p}sockets`, help: 'Open WebSocket connections', registers });
@@ -39,6 +41,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers,
   });
   const framesAppended = new Counter({ name: `${p}frames_appended_total`, help: 'Frames appended to conversation logs', registers });
+  const frameBytes = new Counter({ name: `${p}frame_bytes_total`, help: 'Bytes of frame JSON appended to conversation logs', registers });
   const framesSent = new Counter({ name: `${p}frames_sent_total`, help: 'Frames sent to WebSocket clients', registers });
   const commitLatency = new Histogram({
     name: `${p}commit_latency_seconds`,
@@ -71,7 +74,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     contentType: registry.contentType,
     render: () => registry.metrics(),
     httpRequest: (method, route, status) => httpRequests.inc({ method, route, status: String(status) }),
-    framesAppended: (n) => framesAppended.inc(n),
+    framesAppended: (n, bytes) => {
+      framesAppended.inc(n);
+      if (bytes) frameBytes.inc(bytes);
+    },
     framesSent: (n) => framesSent.inc(n),
     commitLatencyMs: (ms, frames) => {
       commitLatency.observe(ms / 1000);

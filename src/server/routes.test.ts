@@ -213,6 +213,10 @@ describe('health, readiness, metrics', () => {
     expect(m.body).toContain('webchat_socket_drops_total{reason="overflow"} 1');
     expect(m.body).toContain('webchat_commit_latency_seconds_count 1');
     expect(m.body).toContain('webchat_sockets 0');
+    // event-loop delay quantiles and disk writes (Linux) for the store's write amplification
+    expect(m.body).toMatch(/webchat_event_loop_delay_seconds\{quantile="0\.99"\} \d/);
+    expect(m.body).toMatch(/webchat_event_loop_delay_seconds\{quantile="max"\} \d/);
+    expect(m.body).toMatch(/webchat_process_disk_written_bytes \d+/);
     expect(m.body).toMatch(/webchat_http_requests_total\{method="GET",route="\/readyz",status="503"\} 1/);
   });
 

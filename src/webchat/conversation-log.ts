@@ -166,7 +166,7 @@ export class ConversationLog implements CommitParticipant {
       batch.pauses.push(pauseRow);
     }
     this.lastActivityMs = now;
-    this.o.metrics.framesAppended(1);
+    this.o.metrics.framesAppended(1, entry.buf.length);
     this.o.committer.note(this, seq);
     return seq;
   }

@@ -3,7 +3,8 @@
  * prom-client; tests and embedders may pass nothing (no-op).
  */
 export interface WebchatMetrics {
-  framesAppended(n: number): void;
+  /** `bytes`: the frames' JSON bytes (the log's own payload, for write amplification). */
+  framesAppended(n: number, bytes?: number): void;
   framesSent(n: number): void;
   commitLatencyMs(ms: number, frames: number): void;
   commitFailed(): void;
