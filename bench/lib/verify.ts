@@ -9,7 +9,7 @@
 /** What the stream of a run is expected to contain. */
 export type Expect =
   | { kind: 'words'; words: number } // demo `/stream N`: text w1 … wN
-  | { kind: 'stamps'; count: number } // bench `/stamp N MS`: N deltas `t<ms>` (latency probes)
+  | { kind: 'stamps'; count: number } // bench `/stamp N MS`: N deltas `t<ms>` (latency probes); with --coalesce-ms a frame carries several
   | { kind: 'any' }; // soak: only the structural checks
 
 /** The text `/stream N` produces (same as src/providers/demo/demo-script.ts `streamText`). */
@@ -133,13 +133,16 @@ export class StreamVerifier {
         }
         if (d.offset !== m.base + m.text.length) this.fail(`delta offset ${d.offset}, expected ${m.base + m.text.length} (seq ${seq})`);
         if (this.expected !== null && !this.expected.startsWith(d.delta, d.offset)) this.fail(`delta ${JSON.stringify(d.delta)} at ${d.offset} differs from the produced text (seq ${seq})`);
+        let units = 1;
         if (this.o.expect.kind === 'stamps') {
-          const s = Number(d.delta.slice(d.offset === 0 ? 1 : 2));
-          if (!/^ ?t\d+\.\d{3}$/.test(d.delta) || !Number.isFinite(s)) this.fail(`not a stamp: ${JSON.stringify(d.delta)}`);
-          if (this.o.latency) this.latencies.push(t - s);
+          // one stamp per produced delta; a coalesced frame carries several, each measured
+          if (!/^( ?t\d+\.\d{3})+$/.test(d.delta)) this.fail(`not a stamp: ${JSON.stringify(d.delta)}`);
+          const stamps = [...d.delta.matchAll(/t(\d+\.\d{3})/g)].map((x) => Number(x[1]));
+          units = stamps.length;
+          if (this.o.latency) for (const s of stamps) this.latencies.push(t - s);
         }
         m.text += d.delta;
-        m.deltas++;
+        m.deltas += units;
         this.deltaBytes += Buffer.byteLength(raw);
         this.deltas++;
         this.deltaChars += d.delta.length;
