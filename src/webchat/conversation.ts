@@ -16,6 +16,7 @@ import type { ConversationRow, Store, TurnSnapshot } from './store/store';
 import { idemScope, PromptQueue, type QueuedPrompt } from './prompt-queue';
 import { StepController } from './step-controller';
 import { StreamCoordinator } from './stream-coordinator';
+import { titleFromPrompt } from './title';
 import type { Translator } from './translator';
 import { WebchatError } from './webchat-error';
 import type { WebchatMetrics } from './webchat-metrics';
@@ -177,7 +178,7 @@ export class Conversation {
     }
     if (fromQueue) this.queue.markStarted(item);
     else this.queue.recordIdempotency(item);
-    if (!this.row.title) this.row.title = item.prompt.slice(0, 80);
+    if (!this.row.title) this.row.title = titleFromPrompt(item.prompt);
     this.row.runtimeKey = item.runtime.profile.slug;
     this.row.busyPolicy = item.runtime.profile.busyPolicy;
     const seq = this.log.append({
