@@ -142,7 +142,8 @@ export class WebchatService implements ChatService {
   }
 
   async setStepMode(convId: string, enabled: boolean, _principal: string | null = null): Promise<{ step_mode: boolean }> {
-    const c = (await this.manager.get(convId, true))!;
+    // like every route of one conversation: an unknown id is 404 and nothing is created
+    const c = await this.existing(convId);
     const seq = c.setStepMode(enabled);
     if (seq !== null) await c.log.waitCommitted(seq);
     return { step_mode: c.row.stepMode };
