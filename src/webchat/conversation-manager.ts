@@ -83,12 +83,19 @@ export class ConversationManager {
     const head = row ? await store.logHead(convId) : { lastSeq: 0, epoch: r.epoch };
     const proj = row ? await store.loadProjection(convId) : { cursor: 0, entities: [] };
     const projection = TimelineProjection.fromRows(proj.cursor, proj.entities);
+    // last activity is the time of the last frame (the row's copy may lag it, or be missing)
+    let lastActivityMs = r.lastActivityMs;
     // replay the log from the projection cursor, so the timeline is exact at its version
     for (let since = proj.cursor; since < head.lastSeq; ) {
       const frames = await store.readFrames(convId, since, 5000);
       if (frames.length === 0) break;
       for (const f of frames) projection.apply((JSON.parse(f.json) as { event: AnyFrameEvent }).event, f.createdAtMs);
       since = frames[frames.length - 1]!.seq;
+      lastActivityMs = frames[frames.length - 1]!.createdAtMs;
+    }
+    if (row && head.lastSeq > 0 && proj.cursor >= head.lastSeq) {
+      const last = await store.readFrames(convId, head.lastSeq - 1, 1);
+      if (last[0]) lastActivityMs = last[0].createdAtMs;
     }
     const runs = row ? await store.listRecentRuns(convId, RECENT_RUNS) : [];
     const openRuns = row ? (await store.listOpenRuns()).filter((x) => x.convId === convId) : [];
@@ -105,7 +112,7 @@ export class ConversationManager {
     const log = new ConversationLog({
       convId, epoch: head.epoch ?? r.epoch, lastSeq: head.lastSeq, store, committer: this.o.committer, metrics: this.o.metrics, projection,
       openRuns, openPauses: pauses, closedRuns: runs.filter((x) => x.status !== 'open'),
-      row: () => conv.row, hotWindow: this.o.hotWindow,
+      row: () => conv.row, hotWindow: this.o.hotWindow, lastActivityMs,
     });
     conv = new Conversation(r, log, turns, queue, this.o);
     this.convs.set(convId, conv);

@@ -74,6 +74,8 @@ export class Conversation {
   /** Set by stopActive (shutdown, delete): no queued prompt starts in this process any more. */
   private halted = false;
   deleted = false;
+  /** When this process loaded (or created) it: a conversation just loaded is not idle yet. */
+  private readonly loadedAtMs = Date.now();
 
   constructor(
     readonly row: ConversationRow,
@@ -356,6 +358,6 @@ export class Conversation {
   /** Nothing would be lost by unloading it now. */
   evictable(idleMs: number, now: number): boolean {
     return !this.active && this.queue.length === 0 && this.coordinator.socketCount === 0 && this.log.idle
-      && this.log.projection.conversation.openPauses.length === 0 && now - this.log.lastActivityMs >= idleMs;
+      && this.log.projection.conversation.openPauses.length === 0 && now - Math.max(this.log.lastActivityMs, this.loadedAtMs) >= idleMs;
   }
 }
