@@ -341,6 +341,11 @@ export class Conversation {
     return this.coordinator.attach(ws, { since, epoch, runtimeKey: this.row.runtimeKey, sendLimitBytes: this.d.limits.sendLimitBytes });
   }
 
+  /** A socket that waited for this conversation to be created (see WaitingSockets). */
+  adoptWaiting(ws: WsLike): void {
+    this.coordinator.adopt(ws, this.d.limits.sendLimitBytes);
+  }
+
   state(): ConversationState {
     const v = this.log.projection.conversation;
     return {

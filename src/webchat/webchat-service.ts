@@ -11,6 +11,8 @@ import type { ConversationManager } from './conversation-manager';
 import type { GroupCommitter } from './group-committer';
 import type { ProfileRegistry } from './profile-registry';
 import type { Store } from './store/store';
+import { sendPong } from './stream-coordinator';
+import { TimelineProjection } from './timeline-projection';
 import { WebchatError } from './webchat-error';
 
 interface Inflight {
@@ -123,7 +125,9 @@ export class WebchatService implements ChatService {
   }
 
   async getTimeline(convId: string, _principal: string | null = null): Promise<TimelineSnapshot> {
-    const c = (await this.manager.get(convId, true))!;
+    const c = await this.manager.get(convId, false);
+    // an unknown conversation: an empty snapshot (version 0), and nothing is loaded or kept
+    if (!c) return new TimelineProjection().snapshot(convId, this.manager.waiting.epochOf(convId) ?? '');
     return c.log.projection.snapshot(convId, c.log.epoch);
   }
 
@@ -174,8 +178,7 @@ export class WebchatService implements ChatService {
       ws.close(CLOSE_CODES.deleted, 'conversation deleted');
       return;
     }
-    const c = (await this.manager.get(convId, true))!;
-    await c.attach(ws, opts.since, opts.epoch);
+    await this.manager.attachSocket(convId, ws, opts);
   }
 
   onSocketMessage(convId: string, ws: WsLike, text: string): void {
@@ -188,7 +191,8 @@ export class WebchatService implements ChatService {
         /* anything else is ignored */
       }
     }
-    if (isPing) this.manager.peek(convId)?.coordinator.pong(ws);
+    // every socket of the conversation gets its pong, a waiting one (no conversation yet) too
+    if (isPing) sendPong(ws, convId);
   }
 
   listProfiles(): ProfileInfo[] {
