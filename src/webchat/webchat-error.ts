@@ -12,3 +12,13 @@ export class WebchatError extends Error {
 }
 
 export const isWebchatError = (e: unknown): e is WebchatError => e instanceof WebchatError;
+
+/**
+ * 503 `not_ready` while the store fails commits (the group committer retries until it takes
+ * them; /readyz reports `commits: false` meanwhile). Checked before a prompt is accepted.
+ */
+export function assertStoreWritable(committer: { readonly healthy: boolean }): void {
+  if (!committer.healthy) {
+    throw new WebchatError('not_ready', 'the store is failing to write (for example, the disk is full); the prompt was not accepted: retry later', { check: 'commits' });
+  }
+}

@@ -13,7 +13,7 @@ import type { ProfileRegistry } from './profile-registry';
 import type { Store } from './store/store';
 import { sendPong } from './stream-coordinator';
 import { TimelineProjection } from './timeline-projection';
-import { WebchatError } from './webchat-error';
+import { assertStoreWritable, WebchatError } from './webchat-error';
 
 interface Inflight {
   promise: Promise<PromptOutcome>;
@@ -33,6 +33,9 @@ export class WebchatService implements ChatService {
   ) {}
 
   async submitPrompt(input: PromptInput): Promise<PromptOutcome> {
+    // while the store fails commits, a prompt is refused at once: nothing is accepted, queued or
+    // recorded (its idempotency key stays free), and the client never waits for the outage
+    assertStoreWritable(this.committer);
     const profile = this.profiles.require(input.runtimeKey);
     const overrides = input.overrides ?? null;
     if (overrides) {
