@@ -38,6 +38,7 @@ export class WaitingSockets {
    * then `ws.resync` when the client asked for frames after a seq the conversation cannot have.
    */
   add(convId: string, ws: WsLike, o: { since: number | null; epoch: string | null; runtimeKey: string }): void {
+    if (ws.readyState !== OPEN) return; // closed while we looked the conversation up: its close event is gone
     let w = this.byConv.get(convId);
     if (!w) {
       w = { epoch: randomUUID(), sockets: new Set() };
