@@ -86,7 +86,9 @@ export class WebchatService implements ChatService {
   }
 
   async cancel(convId: string, opts: { inferenceId: string | null; clearQueue: boolean }, _principal: string | null = null): Promise<CancelResponse> {
-    return (await this.existing(convId)).cancel(opts.inferenceId, opts.clearQueue);
+    const c = await this.existing(convId);
+    assertStoreWritable(this.committer); // its answer needs a commit: refused now, never a hang
+    return c.cancel(opts.inferenceId, opts.clearQueue);
   }
 
   async getConversation(convId: string, _principal: string | null = null): Promise<ConversationState> {
@@ -113,6 +115,8 @@ export class WebchatService implements ChatService {
   }
 
   async deleteConversation(convId: string, _principal: string | null = null): Promise<void> {
+    await this.existing(convId);
+    assertStoreWritable(this.committer);
     await this.manager.delete(convId);
   }
 
@@ -151,6 +155,7 @@ export class WebchatService implements ChatService {
   async setStepMode(convId: string, enabled: boolean, _principal: string | null = null): Promise<{ step_mode: boolean }> {
     // like every route of one conversation: an unknown id is 404 and nothing is created
     const c = await this.existing(convId);
+    assertStoreWritable(this.committer);
     const seq = c.setStepMode(enabled);
     if (seq !== null) await c.log.waitCommitted(seq);
     return { step_mode: c.row.stepMode };
@@ -169,6 +174,7 @@ export class WebchatService implements ChatService {
       if (!owner) throw new WebchatError('pause_not_found', `pause ${pauseId} not found`);
       c = owner;
     }
+    assertStoreWritable(this.committer);
     const r = c.steps.resolve(pauseId, action, toolCallIds, principal ?? 'operator');
     await c.log.waitCommitted(c.log.headSeq);
     return { ok: true, pause: { pause_id: pauseId, phase: r.phase, conv_id: c.convId, resolution: r.resolution, effect: r.effect } };

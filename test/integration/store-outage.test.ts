@@ -29,7 +29,7 @@ const texts = (turn: { blocks: { kind: string; text?: string }[] }, kind: string
 const ANSWER = Array.from({ length: 40 }, (_, i) => `w${i + 1}`).join(' ');
 
 describe('the store fails writes for longer than a run', () => {
-  it('the run ends completed, its answer is stored once the store is back; prompts meanwhile get 503 at once', async () => {
+  it('the run ends completed, its answer is stored once the store is back; prompts and other changes meanwhile get 503 at once', async () => {
     const convId = 'outage-1';
     const ws = await fx.open(convId);
     const started = await fx.srv.api.chat({ prompt: '/stream 40 5', conv_id: convId });
@@ -50,6 +50,12 @@ describe('the store fails writes for longer than a run', () => {
       await fx.srv.api.chat({ prompt: 'keyed', conv_id: convId, idempotency_key: 'outage-key' }),
       await fx.srv.api.chat({ prompt: 'no conversation id' }),
     ];
+    // every other change is refused the same way (its answer would wait for a commit)
+    refusals.push(
+      await fx.srv.api.cancel(convId, {}),
+      await fx.srv.api.request('PUT', `/api/conversations/${convId}/step-mode`, { json: { enabled: true } }),
+      await fx.srv.api.request('DELETE', `/api/conversations/${convId}`),
+    );
     for (const r of refusals) {
       expect([r.status, r.json.error.code, Object.keys(r.json.error).sort()]).toEqual([503, 'not_ready', ['code', 'details', 'message']]);
     }
@@ -65,7 +71,7 @@ describe('the store fails writes for longer than a run', () => {
 
     // nothing of the refused prompts exists
     const state = (await fx.srv.api.conversation(convId)).json;
-    expect([state.queue, state.running]).toEqual([[], null]);
+    expect([state.queue, state.running, state.step_mode]).toEqual([[], null, false]);
     expect(ws.ofType('chat.message').map((f) => f.data.content)).toEqual(['/stream 40 5']);
     expect((await fx.srv.api.conversation('outage-new')).status).toBe(404);
     // the stored turn holds the whole answer
