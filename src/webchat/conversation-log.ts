@@ -41,6 +41,8 @@ export interface ConversationLogOptions {
   hotWindow?: number;
   /** Delta coalescing window in ms (0 or absent: off), see `DeltaCoalescer`. */
   coalesceMs?: number;
+  /** Time of the last frame of a loaded conversation (default: now, a new conversation). */
+  lastActivityMs?: number;
 }
 
 /**
@@ -67,7 +69,8 @@ export class ConversationLog implements CommitParticipant {
   /** Rows held back for a later batch (see `contribute`). */
   private rowsHeld = false;
   readonly projection: TimelineProjection;
-  lastActivityMs = Date.now();
+  /** Time of the last frame appended (or of creation): `last_activity_ms`. */
+  lastActivityMs: number;
 
   constructor(private readonly o: ConversationLogOptions) {
     this.convId = o.convId;
@@ -76,6 +79,7 @@ export class ConversationLog implements CommitParticipant {
     this.committedSeq = o.lastSeq;
     this.projection = o.projection;
     this.hotMax = o.hotWindow ?? 20_000;
+    this.lastActivityMs = o.lastActivityMs ?? Date.now();
     for (const r of o.openRuns) this.runs.set(r.inferenceId, r);
     for (const r of o.closedRuns) if (!this.runs.has(r.inferenceId)) this.runs.set(r.inferenceId, r);
     for (const p of o.openPauses) this.pauses.set(p.pauseId, p);

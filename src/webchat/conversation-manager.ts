@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Turn } from '../inference/turn';
+import type { WsLike } from './chat-service';
 import type { AnyFrameEvent } from '../protocol/frames';
 import { Conversation, type ConversationDeps } from './conversation';
 import type { QueuedPrompt } from './prompt-queue';
@@ -8,6 +9,7 @@ import { closeInterruptedRun } from './conversation-recovery';
 import type { PromptRuntime } from './runtime-profile';
 import type { ConversationRow } from './store/store';
 import { TimelineProjection } from './timeline-projection';
+import { WaitingSockets } from './waiting-sockets';
 import { WebchatError } from './webchat-error';
 
 export interface ManagerOptions extends ConversationDeps {
@@ -33,8 +35,12 @@ export class ConversationManager {
   private readonly loading = new Map<string, Promise<Conversation | null>>();
   private readonly deletedIds = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** Sockets of conversations that do not exist yet: they load nothing (ghost conversations). */
+  readonly waiting: WaitingSockets;
 
-  constructor(private readonly o: ManagerOptions) {}
+  constructor(private readonly o: ManagerOptions) {
+    this.waiting = new WaitingSockets(o.metrics);
+  }
 
   get loadedCount(): number {
     return this.convs.size;
@@ -56,7 +62,9 @@ export class ConversationManager {
 
   /**
    * The conversation, loaded if needed. `create`: an unknown id gets an in-memory conversation
-   * (persisted by its first frame); otherwise null. A deleted id throws `conversation_deleted`.
+   * (persisted by its first frame); otherwise null — only a prompt creates a conversation:
+   * reading or watching one that does not exist allocates nothing. A deleted id throws
+   * `conversation_deleted`.
    */
   async get(convId: string, create: boolean): Promise<Conversation | null> {
     const live = this.convs.get(convId);
@@ -80,17 +88,25 @@ export class ConversationManager {
     const now = Date.now();
     const r: ConversationRow = row ?? {
       convId, title: '', createdAtMs: now, lastActivityMs: now, runtimeKey: rt.profile.slug, busyPolicy: rt.profile.busyPolicy,
-      stepMode: rt.profile.stepMode, principal: null, epoch: randomUUID(), lastSeq: 0,
+      // the epoch its waiting sockets were told in ws.hello, if any
+      stepMode: rt.profile.stepMode, principal: null, epoch: this.waiting.epochOf(convId) ?? randomUUID(), lastSeq: 0,
     };
     const head = row ? await store.logHead(convId) : { lastSeq: 0, epoch: r.epoch };
     const proj = row ? await store.loadProjection(convId) : { cursor: 0, entities: [] };
     const projection = TimelineProjection.fromRows(proj.cursor, proj.entities);
+    // last activity is the time of the last frame (the row's copy may lag it, or be missing)
+    let lastActivityMs = r.lastActivityMs;
     // replay the log from the projection cursor, so the timeline is exact at its version
     for (let since = proj.cursor; since < head.lastSeq; ) {
       const frames = await store.readFrames(convId, since, 5000);
       if (frames.length === 0) break;
       for (const f of frames) projection.apply((JSON.parse(f.json) as { event: AnyFrameEvent }).event, f.createdAtMs);
       since = frames[frames.length - 1]!.seq;
+      lastActivityMs = frames[frames.length - 1]!.createdAtMs;
+    }
+    if (row && head.lastSeq > 0 && proj.cursor >= head.lastSeq) {
+      const last = await store.readFrames(convId, head.lastSeq - 1, 1);
+      if (last[0]) lastActivityMs = last[0].createdAtMs;
     }
     const runs = row ? await store.listRecentRuns(convId, RECENT_RUNS) : [];
     const openRuns = row ? (await store.listOpenRuns()).filter((x) => x.convId === convId) : [];
@@ -107,12 +123,44 @@ export class ConversationManager {
     const log = new ConversationLog({
       convId, epoch: head.epoch ?? r.epoch, lastSeq: head.lastSeq, store, committer: this.o.committer, metrics: this.o.metrics, projection,
       openRuns, openPauses: pauses, closedRuns: runs.filter((x) => x.status !== 'open'),
-      row: () => conv.row, hotWindow: this.o.hotWindow, coalesceMs: this.o.coalesceMs,
+      row: () => conv.row, hotWindow: this.o.hotWindow, coalesceMs: this.o.coalesceMs, lastActivityMs,
     });
     conv = new Conversation(r, log, turns, queue, this.o);
     this.convs.set(convId, conv);
     this.o.metrics.conversationsLoaded(this.convs.size);
+    this.adoptWaiting(conv);
     return conv;
+  }
+
+  /** Sockets that waited for this conversation: live from seq 0 (before its first frame). */
+  private adoptWaiting(conv: Conversation): void {
+    const w = this.waiting.take(conv.convId);
+    if (!w) return;
+    if (w.epoch !== conv.log.epoch) {
+      // cannot happen for a new conversation (it takes their epoch); never leave them waiting
+      for (const ws of w.sockets) ws.close(1012, 'conversation reloaded: reconnect');
+      return;
+    }
+    for (const ws of w.sockets) conv.adoptWaiting(ws);
+  }
+
+  /**
+   * A socket for `convId`: attached to the conversation when it exists, else it waits for the
+   * first prompt to create it (protocol: accepted, waits, creates nothing).
+   */
+  async attachSocket(convId: string, ws: WsLike, opts: { since: number | null; epoch: string | null }): Promise<void> {
+    const c = await this.get(convId, false);
+    if (c) {
+      await c.attach(ws, opts.since, opts.epoch);
+      return;
+    }
+    // created while we looked? (get() resolved null, a prompt may have created it since)
+    const live = this.convs.get(convId);
+    if (live) {
+      await live.attach(ws, opts.since, opts.epoch);
+      return;
+    }
+    this.waiting.add(convId, ws, { ...opts, runtimeKey: this.o.defaultRuntime().profile.slug });
   }
 
   /** Deletes a conversation (it must exist). */
@@ -173,5 +221,6 @@ export class ConversationManager {
     for (const c of this.convs.values()) c.stopActive('shutdown');
     await this.o.committer.flush();
     for (const c of this.convs.values()) c.coordinator.closeAll(closeCode, 'server shutting down');
+    this.waiting.closeAll(closeCode, 'server shutting down');
   }
 }

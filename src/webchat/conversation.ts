@@ -16,8 +16,9 @@ import type { ConversationRow, Store, TurnSnapshot } from './store/store';
 import { idemScope, PromptQueue, type QueuedPrompt } from './prompt-queue';
 import { StepController } from './step-controller';
 import { StreamCoordinator } from './stream-coordinator';
+import { titleFromPrompt } from './title';
 import type { Translator } from './translator';
-import { WebchatError } from './webchat-error';
+import { assertStoreWritable, WebchatError } from './webchat-error';
 import type { WebchatMetrics } from './webchat-metrics';
 import type { ToolLoopEngineBuilder } from '../inference/engine-builder';
 import type { LoopHooks } from '../inference/loop-hooks';
@@ -73,6 +74,10 @@ export class Conversation {
   /** Set by stopActive (shutdown, delete): no queued prompt starts in this process any more. */
   private halted = false;
   deleted = false;
+  /** Turn snapshots pushed into a batch that has not committed yet. */
+  private snapshotsPending = 0;
+  /** When this process loaded (or created) it: a conversation just loaded is not idle yet. */
+  private readonly loadedAtMs = Date.now();
 
   constructor(
     readonly row: ConversationRow,
@@ -114,6 +119,7 @@ export class Conversation {
   /** Accepts a prompt under the busy policy: start now (200), queue (202), reject (409), interrupt. */
   async submit(req: SubmitRequest): Promise<PromptOutcome> {
     this.assertAlive();
+    assertStoreWritable(this.d.committer);
     const policy = req.runtime.overrides?.busy_policy ?? req.runtime.profile.busyPolicy;
     if (req.runtime.overrides?.step_mode !== undefined) this.setStepMode(req.runtime.overrides.step_mode);
     const item: QueuedPrompt = {
@@ -177,7 +183,7 @@ export class Conversation {
     }
     if (fromQueue) this.queue.markStarted(item);
     else this.queue.recordIdempotency(item);
-    if (!this.row.title) this.row.title = item.prompt.slice(0, 80);
+    if (!this.row.title) this.row.title = titleFromPrompt(item.prompt);
     this.row.runtimeKey = item.runtime.profile.slug;
     this.row.busyPolicy = item.runtime.profile.busyPolicy;
     const seq = this.log.append({
@@ -230,12 +236,24 @@ export class Conversation {
     return builder;
   }
 
+  /**
+   * Saves the turn at a step boundary. The snapshot joins the group-commit batch being filled
+   * (committed in one transaction with the frames appended so far, retried with them until the
+   * store takes it), so a store that fails for a while never fails the run: the run ends as it
+   * really ended and its turn is stored once the store is back. The run does not wait for the
+   * write (like frames); it is copied now, so later changes to the turn do not leak into it. A
+   * conversation is not unloaded while a snapshot is uncommitted (`evictable`).
+   */
   saveSnapshot(phase: TurnSnapshot['phase'], turn: Turn, inferenceId: string | null): Promise<void> {
     if (this.deleted) return Promise.resolve();
-    return this.d.store.saveTurnSnapshot({
+    this.d.committer.batch.turnSnapshots.push({
       convId: this.convId, turnId: turn.id, phase, inferenceId, status: (turn.metadata.status as string | undefined) ?? null,
-      createdAtMs: Date.now(), blocks: turn.blocks, metadata: turn.metadata as Record<string, unknown>,
+      createdAtMs: Date.now(), blocks: [...turn.blocks], metadata: { ...(turn.metadata as Record<string, unknown>) },
     });
+    this.snapshotsPending++;
+    void this.d.committer.whenCommitted().then(() => this.snapshotsPending--);
+    this.d.committer.touch(this.log);
+    return Promise.resolve();
   }
 
   private onRunSettled(o: RunOutcome): void {
@@ -338,6 +356,11 @@ export class Conversation {
     return this.coordinator.attach(ws, { since, epoch, runtimeKey: this.row.runtimeKey, sendLimitBytes: this.d.limits.sendLimitBytes });
   }
 
+  /** A socket that waited for this conversation to be created (see WaitingSockets). */
+  adoptWaiting(ws: WsLike): void {
+    this.coordinator.adopt(ws, this.d.limits.sendLimitBytes);
+  }
+
   state(): ConversationState {
     const v = this.log.projection.conversation;
     return {
@@ -354,7 +377,7 @@ export class Conversation {
 
   /** Nothing would be lost by unloading it now. */
   evictable(idleMs: number, now: number): boolean {
-    return !this.active && this.queue.length === 0 && this.coordinator.socketCount === 0 && this.log.idle
-      && this.log.projection.conversation.openPauses.length === 0 && now - this.log.lastActivityMs >= idleMs;
+    return !this.active && this.queue.length === 0 && this.coordinator.socketCount === 0 && this.log.idle && this.snapshotsPending === 0
+      && this.log.projection.conversation.openPauses.length === 0 && now - Math.max(this.log.lastActivityMs, this.loadedAtMs) >= idleMs;
   }
 }

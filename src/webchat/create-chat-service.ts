@@ -6,6 +6,7 @@ import { checkTools, resolveProfiles } from './profiles-file';
 import { ToolCatalog } from './run-builder';
 import { SqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
+import { FaultInjectingStore, storeFaultsEnabled } from './testing/store-faults';
 import { Translator } from './translator';
 import { noopMetrics, type WebchatMetrics } from './webchat-metrics';
 import { WebchatService } from './webchat-service';
@@ -62,7 +63,9 @@ export async function createChatService(o: ChatServiceOptions = {}): Promise<Web
     if (healthy) log?.info({}, 'store commits succeed again');
     else log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'store commit failed; retrying (not ready)');
   });
-  const store = o.store ?? new SqliteStore({ path: o.dbPath ?? './data/webchat.db' });
+  let store: Store = o.store ?? new SqliteStore({ path: o.dbPath ?? './data/webchat.db' });
+  // test-only: a store whose writes a test can make fail (never set in production)
+  if (storeFaultsEnabled(o.env ?? process.env)) store = new FaultInjectingStore(store);
   await store.migrate();
   const committer = new GroupCommitter(store, {
     windowMs: o.commitWindowMs ?? SERVICE_DEFAULTS.commitWindowMs,

@@ -80,4 +80,33 @@ describe('GroupCommitter', () => {
     expect(health).toEqual([false, false, true]);
     expect(c.healthy).toBe(true);
   });
+
+  it('whenCommitted resolves once the rows pushed so far are committed, after retries; turn snapshots ride the batch', async () => {
+    const fail = { n: 2 };
+    const batches: CommitBatch[] = [];
+    const store = {
+      commit: async (b: CommitBatch) => {
+        if (fail.n > 0) {
+          fail.n--;
+          throw new Error('database or disk is full');
+        }
+        batches.push(b);
+      },
+    } as unknown as Store;
+    const c = new GroupCommitter(store, { windowMs: 1, maxFrames: 100, metrics: noopMetrics });
+    const a = participant(c, 'a');
+    a.append();
+    c.batch.turnSnapshots.push({ convId: 'a', turnId: 't', phase: 'final', inferenceId: 'i', status: 'completed', createdAtMs: 0, blocks: [], metadata: {} });
+    let done = false;
+    const p = c.whenCommitted().then(() => (done = true));
+    a.append();
+    while (c.healthy) await new Promise((r) => setTimeout(r, 1));
+    expect(done).toBe(false); // the commit failed: not committed
+    await p;
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.frames.map((f) => f.seq)).toEqual([1, 2]);
+    expect(batches[0]!.turnSnapshots.map((s) => s.turnId)).toEqual(['t']);
+    expect(c.healthy).toBe(true);
+    expect(emptyBatch().turnSnapshots).toEqual([]);
+  });
 });

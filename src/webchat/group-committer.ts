@@ -27,9 +27,11 @@ export interface GroupCommitterOptions {
 
 /**
  * Group commit (D2): frames of every conversation accumulate for `windowMs` and commit in one
- * transaction, with everything that must become durable with them. Commits are serial, so seq
- * order is commit order. A failed commit is retried with backoff until it succeeds; meanwhile
- * nothing new becomes visible and the store reports unhealthy.
+ * transaction, with everything that must become durable with them — run and pause rows, queue
+ * and idempotency records, projections, and the turn snapshots of runs (so a run's every store
+ * write shares this discipline). Commits are serial, so seq order is commit order. A failed
+ * commit is retried with backoff until it succeeds; meanwhile nothing new becomes visible, the
+ * store reports unhealthy (`healthy`, /readyz) and new prompts are refused (503 not_ready).
  */
 export class GroupCommitter {
   private pending: CommitBatch = emptyBatch();
@@ -39,6 +41,8 @@ export class GroupCommitter {
   /** Moving average of a commit's duration (ms). */
   private commitCostMs = 0;
   private deferred = new Set<CommitParticipant>();
+  /** Resolved when the batch being filled has committed (see `whenCommitted`). */
+  private pendingWaiters: (() => void)[] = [];
   private deferTimer: NodeJS.Timeout | null = null;
   healthy = true;
   /** True while `flush()` runs: participants write everything they hold back (projection). */
@@ -49,6 +53,15 @@ export class GroupCommitter {
   /** The batch being filled; appenders push their rows into it synchronously. */
   get batch(): CommitBatch {
     return this.pending;
+  }
+
+  /**
+   * Resolves once everything pushed into the current batch so far is committed (rows without a
+   * frame of their own, e.g. turn snapshots). The caller must `note` or `touch` a participant
+   * so the batch is scheduled.
+   */
+  whenCommitted(): Promise<void> {
+    return new Promise((resolve) => this.pendingWaiters.push(resolve));
   }
 
   /** Registers that `p` appended up to `seq` into the pending batch. */
@@ -107,12 +120,15 @@ export class GroupCommitter {
       while (this.pendingParticipants.size > 0) {
         const batch = this.pending;
         const parts = this.pendingParticipants;
+        const waiters = this.pendingWaiters;
         this.pending = emptyBatch();
         this.pendingParticipants = new Map();
+        this.pendingWaiters = [];
         const now = Date.now();
         for (const p of parts.keys()) p.contribute(batch, now);
         await this.commitWithRetry(batch);
         for (const [p, seq] of parts) if (seq > 0) p.committed(seq);
+        for (const w of waiters) w();
       }
     } finally {
       this.running = null;

@@ -35,6 +35,9 @@ async function setup(profile: Partial<RuntimeProfile> = {}) {
 
 const send = (s: WebchatService, prompt: string, convId = 'c1') =>
   s.submitPrompt({ prompt, convId, runtimeKey: null, idempotencyKey: null, overrides: null, principal: null });
+/** The first prompt of a conversation with step mode switched on (an unknown id has no step-mode route). */
+const sendStepped = (s: WebchatService, prompt: string, convId = 'c1') =>
+  s.submitPrompt({ prompt, convId, runtimeKey: null, idempotencyKey: null, overrides: { step_mode: true }, principal: null });
 const pauses = (ws: FakeSocket) => ws.events().filter((e) => e.type === 'debugger.pause');
 const resumes = (ws: FakeSocket) => ws.events().filter((e) => e.type === 'debugger.resume');
 const waitPauses = (ws: FakeSocket, n: number) => ws.waitFor(() => pauses(ws).length >= n);
@@ -42,8 +45,7 @@ const waitPauses = (ws: FakeSocket, n: number) => ws.waitFor(() => pauses(ws).le
 describe('step mode and approval', () => {
   it('pauses after_inference then after_tools, with the exact frames in order', async () => {
     const { s, ws } = await setup();
-    await s.setStepMode('c1', true, null);
-    await send(s, 'What is 2+3?');
+    await sendStepped(s, 'What is 2+3?');
     await waitPauses(ws, 1);
     const p1 = pauses(ws)[0]!;
     expect(p1.data).toMatchObject({ phase: 'after_inference', extra: { pendingTools: [{ name: 'calc', input: { expression: '2+3' } }] } });
@@ -67,8 +69,7 @@ describe('step mode and approval', () => {
 
   it('deny: the tool never executes and the model gets the denial', async () => {
     const { s, ws } = await setup();
-    await s.setStepMode('c1', true, null);
-    await send(s, 'What is 2+3?');
+    await sendStepped(s, 'What is 2+3?');
     await waitPauses(ws, 1);
     await s.resolvePause('c1', pauses(ws)[0]!.id, 'deny', null, null);
     await waitPauses(ws, 2);
@@ -83,8 +84,7 @@ describe('step mode and approval', () => {
 
   it('step timeout continues; approval timeout denies (fail closed)', async () => {
     const a = await setup({ stepTimeoutMs: 20 });
-    await a.s.setStepMode('c1', true, null);
-    await send(a.s, 'What is 2+3?');
+    await sendStepped(a.s, 'What is 2+3?');
     await a.ws.waitRunEnds(1);
     expect(resumes(a.ws).map((r) => r.data.resolution)).toEqual(['timeout', 'timeout']);
     expect(executed).toBe(1);
@@ -98,8 +98,7 @@ describe('step mode and approval', () => {
 
   it('disabling step mode releases step pauses only; approval pauses stay open', async () => {
     const { s, ws } = await setup({ approvalTools: ['calc'] });
-    await s.setStepMode('c1', true, null);
-    await send(s, 'What is 2+3?');
+    await sendStepped(s, 'What is 2+3?');
     await waitPauses(ws, 1);
     // step mode on + approval tool: one pause, phase approval
     expect(pauses(ws)[0]!.data.phase).toBe('approval');
@@ -119,8 +118,7 @@ describe('step mode and approval', () => {
 
   it('cancel during a pause: one run.end, the pause resolved aborted', async () => {
     const { s, ws } = await setup();
-    await s.setStepMode('c1', true, null);
-    await send(s, 'What is 2+3?');
+    await sendStepped(s, 'What is 2+3?');
     await waitPauses(ws, 1);
     const c = await s.cancel('c1', { inferenceId: null, clearQueue: false }, null);
     expect(c.status).toBe('cancelled');
@@ -133,8 +131,7 @@ describe('step mode and approval', () => {
 
   it('abort action ends the run cancelled / pause_abort', async () => {
     const { s, ws } = await setup();
-    await s.setStepMode('c1', true, null);
-    await send(s, 'What is 2+3?');
+    await sendStepped(s, 'What is 2+3?');
     await waitPauses(ws, 1);
     await s.resolvePause('c1', pauses(ws)[0]!.id, 'abort', null, null);
     await ws.waitRunEnds(1);
@@ -144,9 +141,8 @@ describe('step mode and approval', () => {
 
   it('errors: second resolve 409, unknown 404, other conversation 403, deny at after_tools 409', async () => {
     const { s, ws } = await setup();
-    await s.setStepMode('c1', true, null);
     await send(s, '/stream 1 0', 'c2');
-    await send(s, 'What is 2+3?');
+    await sendStepped(s, 'What is 2+3?');
     await waitPauses(ws, 1);
     const id = pauses(ws)[0]!.id;
     await expect(s.resolvePause('c1', 'nope', 'continue', null, null)).rejects.toMatchObject({ code: 'pause_not_found' });

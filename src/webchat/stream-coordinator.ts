@@ -80,6 +80,21 @@ export class StreamCoordinator {
     return conn;
   }
 
+  /**
+   * Takes over a socket that waited for this conversation to exist (it got its `ws.hello` with
+   * lastSeq 0 and this epoch): live from seq 0, so it receives every frame. Called before the
+   * first frame is appended.
+   */
+  adopt(ws: WsLike, sendLimitBytes: number): SocketConn {
+    const conn = new SocketConn(ws, sendLimitBytes, this.metrics);
+    this.ensureSubscribed();
+    this.pool.add(conn);
+    ws.on('close', () => this.maybeStop());
+    conn.lastSentSeq = this.log.lastSeq;
+    conn.mode = 'live';
+    return conn;
+  }
+
   private resyncReason(since: number, epoch: string | null): ResyncReason | null {
     // since=0 replays everything, which is exact whatever the epoch
     if (epoch !== null && epoch !== this.log.epoch && since > 0) return 'epoch_changed';
@@ -95,13 +110,17 @@ export class StreamCoordinator {
   }
 
   pong(ws: WsLike): void {
-    const convId = this.log.convId;
-    const now = Date.now();
-    if (ws.readyState === 1) ws.send(JSON.stringify(envelope('ws.pong', `ws.pong:${convId}:${now}`, { convId, serverTime: now })), { binary: false });
+    sendPong(ws, this.log.convId);
   }
 
   closeAll(code: number, reason: string): void {
     this.pool.closeAll(code, reason);
     this.maybeStop();
   }
+}
+
+/** `ws.pong` to one socket (the answer to a client's ping). */
+export function sendPong(ws: WsLike, convId: string): void {
+  const now = Date.now();
+  if (ws.readyState === 1) ws.send(JSON.stringify(envelope('ws.pong', `ws.pong:${convId}:${now}`, { convId, serverTime: now })), { binary: false });
 }

@@ -11,7 +11,9 @@ import type { ConversationManager } from './conversation-manager';
 import type { GroupCommitter } from './group-committer';
 import type { ProfileRegistry } from './profile-registry';
 import type { Store } from './store/store';
-import { WebchatError } from './webchat-error';
+import { sendPong } from './stream-coordinator';
+import { TimelineProjection } from './timeline-projection';
+import { assertStoreWritable, WebchatError } from './webchat-error';
 
 interface Inflight {
   promise: Promise<PromptOutcome>;
@@ -31,6 +33,9 @@ export class WebchatService implements ChatService {
   ) {}
 
   async submitPrompt(input: PromptInput): Promise<PromptOutcome> {
+    // while the store fails commits, a prompt is refused at once: nothing is accepted, queued or
+    // recorded (its idempotency key stays free), and the client never waits for the outage
+    assertStoreWritable(this.committer);
     const profile = this.profiles.require(input.runtimeKey);
     const overrides = input.overrides ?? null;
     if (overrides) {
@@ -81,7 +86,9 @@ export class WebchatService implements ChatService {
   }
 
   async cancel(convId: string, opts: { inferenceId: string | null; clearQueue: boolean }, _principal: string | null = null): Promise<CancelResponse> {
-    return (await this.existing(convId)).cancel(opts.inferenceId, opts.clearQueue);
+    const c = await this.existing(convId);
+    assertStoreWritable(this.committer); // its answer needs a commit: refused now, never a hang
+    return c.cancel(opts.inferenceId, opts.clearQueue);
   }
 
   async getConversation(convId: string, _principal: string | null = null): Promise<ConversationState> {
@@ -108,6 +115,8 @@ export class WebchatService implements ChatService {
   }
 
   async deleteConversation(convId: string, _principal: string | null = null): Promise<void> {
+    await this.existing(convId);
+    assertStoreWritable(this.committer);
     await this.manager.delete(convId);
   }
 
@@ -123,7 +132,9 @@ export class WebchatService implements ChatService {
   }
 
   async getTimeline(convId: string, _principal: string | null = null): Promise<TimelineSnapshot> {
-    const c = (await this.manager.get(convId, true))!;
+    const c = await this.manager.get(convId, false);
+    // an unknown conversation: an empty snapshot (version 0), and nothing is loaded or kept
+    if (!c) return new TimelineProjection().snapshot(convId, this.manager.waiting.epochOf(convId) ?? '');
     return c.log.projection.snapshot(convId, c.log.epoch);
   }
 
@@ -142,7 +153,9 @@ export class WebchatService implements ChatService {
   }
 
   async setStepMode(convId: string, enabled: boolean, _principal: string | null = null): Promise<{ step_mode: boolean }> {
-    const c = (await this.manager.get(convId, true))!;
+    // like every route of one conversation: an unknown id is 404 and nothing is created
+    const c = await this.existing(convId);
+    assertStoreWritable(this.committer);
     const seq = c.setStepMode(enabled);
     if (seq !== null) await c.log.waitCommitted(seq);
     return { step_mode: c.row.stepMode };
@@ -161,6 +174,7 @@ export class WebchatService implements ChatService {
       if (!owner) throw new WebchatError('pause_not_found', `pause ${pauseId} not found`);
       c = owner;
     }
+    assertStoreWritable(this.committer);
     const r = c.steps.resolve(pauseId, action, toolCallIds, principal ?? 'operator');
     await c.log.waitCommitted(c.log.headSeq);
     return { ok: true, pause: { pause_id: pauseId, phase: r.phase, conv_id: c.convId, resolution: r.resolution, effect: r.effect } };
@@ -173,8 +187,7 @@ export class WebchatService implements ChatService {
       ws.close(CLOSE_CODES.deleted, 'conversation deleted');
       return;
     }
-    const c = (await this.manager.get(convId, true))!;
-    await c.attach(ws, opts.since, opts.epoch);
+    await this.manager.attachSocket(convId, ws, opts);
   }
 
   onSocketMessage(convId: string, ws: WsLike, text: string): void {
@@ -187,7 +200,8 @@ export class WebchatService implements ChatService {
         /* anything else is ignored */
       }
     }
-    if (isPing) this.manager.peek(convId)?.coordinator.pong(ws);
+    // every socket of the conversation gets its pong, a waiting one (no conversation yet) too
+    if (isPing) sendPong(ws, convId);
   }
 
   listProfiles(): ProfileInfo[] {

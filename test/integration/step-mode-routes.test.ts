@@ -40,6 +40,9 @@ describe('step mode routes', () => {
   it('PUT step-mode, pause, resolve: codes for resolved / unknown / other conversation / invalid action', async () => {
     const ws = await open('sm-1');
     await open('sm-other');
+    // step mode is set on a conversation that exists (an unknown id is 404, see below)
+    expect((await srv.api.chat({ prompt: '/stream 1 0', conv_id: 'sm-1' })).status).toBe(200);
+    await ws.waitType('run.end');
     expect((await srv.api.request('PUT', '/api/conversations/sm-1/step-mode', { json: { enabled: true } })).json).toEqual({ step_mode: true });
     expect((await srv.api.chat({ prompt: '/stream 2 0', conv_id: 'sm-other' })).status).toBe(200);
     expect((await srv.api.chat({ prompt: 'What is 6*7?', conv_id: 'sm-1' })).status).toBe(200);
@@ -71,13 +74,15 @@ describe('step mode routes', () => {
     const alias = await srv.api.post('/api/debug/continue', { pause_id: p2 });
     expect(alias.status).toBe(200);
     expect(alias.json.pause).toMatchObject({ pause_id: p2, phase: 'after_tools', resolution: 'continued' });
-    await ws.waitType('run.end');
-    expect(ws.ofType('run.end')[0]!.data.status).toBe('completed');
+    await ws.waitType('run.end', 2);
+    expect(ws.ofType('run.end')[1]!.data.status).toBe('completed');
     expect(ws.ofType('debugger.resume').map((f) => f.data.resolution)).toEqual(['continued', 'continued']);
   });
 
   it('debug aliases: step enable/disable and continue with deny', async () => {
     const ws = await open('sm-2');
+    expect((await srv.api.chat({ prompt: '/stream 1 0', conv_id: 'sm-2' })).status).toBe(200);
+    await ws.waitType('run.end');
     expect((await srv.api.post('/api/debug/step/enable', { conv_id: 'sm-2' })).status).toBe(200);
     expect((await srv.api.get('/api/conversations/sm-2')).json.step_mode).toBe(true);
     await srv.api.chat({ prompt: 'What is 1+1?', conv_id: 'sm-2' });
@@ -87,7 +92,7 @@ describe('step mode routes', () => {
     await ws.waitType('debugger.pause', 2);
     // disabling step mode releases the after_tools pause (resolution disabled)
     expect((await srv.api.post('/api/debug/step/disable', { conv_id: 'sm-2' })).status).toBe(200);
-    await ws.waitType('run.end');
+    await ws.waitType('run.end', 2);
     expect(ws.ofType('debugger.resume').map((f) => f.data.resolution)).toEqual(['denied', 'disabled']);
     expect(ws.ofType('tool.result')[0]!.data.status).toBe('denied');
     const unknown = await srv.api.post('/api/debug/continue', { pause_id: 'nope' });
@@ -107,5 +112,30 @@ describe('step mode routes', () => {
     const refused = await srv.api.chat({ prompt: 'x', conv_id: 'sm-4', runtime_key: 'approve', request_overrides: { step_mode: true } });
     expect([refused.status, refused.json.error.code]).toEqual([400, 'override_not_allowed']);
     expect((await srv.api.get('/api/conversations/sm-4')).status).toBe(404);
+  });
+
+  it('step mode and pause routes on an unknown id: 404 conversation_not_found, nothing stored', async () => {
+    const ids = ['sm-ghost-1', 'sm-ghost-2', 'sm-ghost-3', 'sm-ghost-4', 'sm-ghost-5'];
+    const calls = [
+      ['PUT', `/api/conversations/${ids[0]}/step-mode`, { enabled: true }],
+      ['PUT', `/api/conversations/${ids[1]}/step-mode`, { enabled: false }],
+      ['POST', '/api/debug/step/enable', { conv_id: ids[2] }],
+      ['POST', '/api/debug/step/disable', { conv_id: ids[3] }],
+      ['POST', `/api/conversations/${ids[4]}/pauses/00000000-0000-0000-0000-000000000000`, { action: 'continue' }],
+      ['POST', '/api/debug/continue', { pause_id: '00000000-0000-0000-0000-000000000000', conv_id: ids[4] }],
+    ] as const;
+    for (const [method, path, json] of calls) {
+      const r = await srv.api.request(method, path, { json });
+      expect([method, path, r.status, r.json.error.code, Object.keys(r.json.error).sort()]).toEqual([method, path, 404, 'conversation_not_found', ['code', 'details', 'message']]);
+    }
+    for (const id of ids) expect((await srv.api.get(`/api/conversations/${id}`)).status).toBe(404);
+    const listed = (await srv.api.get('/api/conversations?limit=100')).json.items.map((i: { conv_id: string }) => i.conv_id);
+    for (const id of ids) expect(listed).not.toContain(id);
+    // the id is still free: its first prompt creates it with the profile's step mode (off)
+    const ws = await open(ids[0]);
+    expect((await srv.api.chat({ prompt: '/stream 1 0', conv_id: ids[0] })).status).toBe(200);
+    await ws.waitType('run.end');
+    expect(ws.ofType('step.mode')).toEqual([]);
+    expect((await srv.api.get(`/api/conversations/${ids[0]}`)).json.step_mode).toBe(false);
   });
 });

@@ -41,10 +41,10 @@ export interface SqliteStoreOptions {
 /** Rows deleted per transaction by `expireIdempotency` (keeps each transaction short). */
 const EXPIRE_CHUNK = 1000;
 
-type CommitPart = 'conversations' | 'frames' | 'runs' | 'pauses' | 'queueInserts' | 'queueDeletes' | 'idempotency' | 'idempotencyEnded' | 'projections';
+type CommitPart = 'conversations' | 'frames' | 'runs' | 'pauses' | 'queueInserts' | 'queueDeletes' | 'idempotency' | 'idempotencyEnded' | 'projections' | 'turnSnapshots';
 
 interface Transactions {
-  commit: BetterSqlite3.Transaction<(batch: CommitBatch) => void>;
+  commit: BetterSqlite3.Transaction<(batch: CommitBatch, snapshotBlocks: HashedBlock[][]) => void>;
   saveSnapshot: BetterSqlite3.Transaction<(s: TurnSnapshot, hashed: HashedBlock[]) => void>;
   loadTurns: BetterSqlite3.Transaction<(convId: string) => TurnSnapshot[]>;
   loadProjection: BetterSqlite3.Transaction<(convId: string) => { cursor: number; entities: EntityRow[] }>;
@@ -98,7 +98,7 @@ export class SqliteStore implements Store {
       const st = prepareStatements(this.db);
       this.st = st;
       this.tx = {
-        commit: this.db.transaction((batch: CommitBatch) => this.applyBatch(st, batch)),
+        commit: this.db.transaction((batch: CommitBatch, snapshotBlocks: HashedBlock[][]) => this.applyBatch(st, batch, snapshotBlocks)),
         saveSnapshot: this.db.transaction((s: TurnSnapshot, hashed: HashedBlock[]) => this.writeSnapshot(st, s, hashed)),
         loadTurns: this.db.transaction((convId: string) => this.readTurns(st, convId)),
         loadProjection: this.db.transaction((convId: string) => ({
@@ -132,11 +132,13 @@ export class SqliteStore implements Store {
   // ---- the atomic write path -------------------------------------------------------------
 
   async commit(batch: CommitBatch): Promise<void> {
+    // hashing the snapshots' blocks is the slow part: outside the transaction
+    const snapshotBlocks = (batch.turnSnapshots ?? []).map((s) => s.blocks.map(hashBlock));
     // IMMEDIATE: take the write lock up front (never upgrade a read lock under contention).
-    this.transactions().commit.immediate(batch);
+    this.transactions().commit.immediate(batch, snapshotBlocks);
   }
 
-  private applyBatch(st: Statements, b: CommitBatch): void {
+  private applyBatch(st: Statements, b: CommitBatch, snapshotBlocks: HashedBlock[][]): void {
     let part: CommitPart = 'conversations';
     let i = 0;
     try {
@@ -210,6 +212,9 @@ export class SqliteStore implements Store {
         }
         st.upsertCursor.run(p.convId, p.cursor);
       }
+      part = 'turnSnapshots';
+      const snaps = b.turnSnapshots ?? [];
+      for (i = 0; i < snaps.length; i++) this.writeSnapshot(st, snaps[i]!, snapshotBlocks[i]!);
     } catch (err) {
       throw new StoreCommitError(part, describeItem(b, part, i), err);
     }
@@ -387,5 +392,7 @@ function describeItem(b: CommitBatch, part: CommitPart, i: number): string {
       return `#${i} (key ${JSON.stringify(b.idempotencyEnded[i]?.key)})`;
     case 'projections':
       return `#${i} (conv ${b.projections[i]?.convId})`;
+    case 'turnSnapshots':
+      return `#${i} (conv ${b.turnSnapshots[i]?.convId} turn ${b.turnSnapshots[i]?.turnId} ${b.turnSnapshots[i]?.phase})`;
   }
 }

@@ -164,6 +164,13 @@ export interface CommitBatch {
   /** Marks idempotency records of finished prompts (`endedAtMs`). */
   idempotencyEnded: { principal: string; key: string; endedAtMs: number }[];
   projections: { convId: string; cursor: number; upserts: EntityRow[] }[];
+  /**
+   * Turn snapshots (as `saveTurnSnapshot`), written in the same transaction after everything
+   * else, in order (a later snapshot of the same turn and phase replaces an earlier one). A
+   * run's snapshots ride the group commit, so they are retried with its frames and become
+   * durable together with them.
+   */
+  turnSnapshots: TurnSnapshot[];
 }
 
 /** Insert-or-update of a conversation row; only the listed fields change on update. */
@@ -174,7 +181,7 @@ export interface ConversationUpsert {
 }
 
 export function emptyBatch(): CommitBatch {
-  return { conversations: [], frames: [], runs: [], pauses: [], queueInserts: [], queueDeletes: [], idempotency: [], idempotencyEnded: [], projections: [] };
+  return { conversations: [], frames: [], runs: [], pauses: [], queueInserts: [], queueDeletes: [], idempotency: [], idempotencyEnded: [], projections: [], turnSnapshots: [] };
 }
 
 /** Thrown when the database was written by a newer version of this program. */
