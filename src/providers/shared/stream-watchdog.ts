@@ -33,10 +33,12 @@ export class StreamWatchdog {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private phase: Phase = 'first_byte';
   private events = 0;
+  /** When the last event arrived (the idle timer checks it when due, so an event costs no timer call). */
+  private lastEventAt = 0;
   private expired: ProviderError | null = null;
   private disposed = false;
-  /** Rejecters of the operations racing the timers (the open request, a pending `next()`). */
-  private readonly waiters = new Set<(err: ProviderError) => void>();
+  /** Rejects the operation racing the timers (the open request or a pending `next()`: one at a time). */
+  private rejectPending: ((err: ProviderError) => void) | null = null;
   private readonly firstByteMs: number;
   private readonly idleMs: number;
 
@@ -73,10 +75,10 @@ export class StreamWatchdog {
 
   /** A stream event arrived: the idle timer (re)starts. */
   touch(): void {
-    if (this.disposed || this.expired || this.parent.aborted) return;
+    if (this.disposed || this.expired) return;
     this.events++;
-    if (this.phase === 'idle' && this.timer) this.timer.refresh();
-    else this.arm('idle', this.idleMs);
+    this.lastEventAt = performance.now();
+    if (this.phase === 'first_byte' && !this.parent.aborted) this.arm('idle', this.idleMs);
   }
 
   /** The request that opens the stream (resolves at the response headers), raced against the timers. */
@@ -110,7 +112,7 @@ export class StreamWatchdog {
   dispose(opts: { abort?: boolean } = {}): void {
     this.disposed = true;
     this.clear();
-    this.waiters.clear();
+    this.rejectPending = null;
     this.parent.removeEventListener('abort', this.onParentAbort);
     if (opts.abort && !this.controller.signal.aborted) this.controller.abort(this.expired ?? new Error('provider request ended'));
   }
@@ -126,11 +128,10 @@ export class StreamWatchdog {
       return Promise.reject(this.expired);
     }
     return new Promise<T>((resolve, reject) => {
-      const onExpire = (err: ProviderError) => reject(err);
-      this.waiters.add(onExpire);
+      this.rejectPending = reject;
       op.then(
-        (v) => { this.waiters.delete(onExpire); resolve(v); },
-        (err: unknown) => { this.waiters.delete(onExpire); reject(this.expired ?? err); },
+        (v) => { this.rejectPending = null; resolve(v); },
+        (err: unknown) => { this.rejectPending = null; reject(this.expired ?? err); },
       );
     });
   }
@@ -138,8 +139,22 @@ export class StreamWatchdog {
   private arm(phase: Phase, ms: number): void {
     this.clear();
     this.phase = phase;
-    this.timer = setTimeout(() => this.expire(phase, ms), ms);
+    this.timer = setTimeout(() => this.due(phase, ms), ms);
     this.timer.unref?.();
+  }
+
+  /** A timer is due: the idle one waits again for what is left if an event came in the meantime. */
+  private due(phase: Phase, ms: number): void {
+    this.timer = null;
+    if (phase === 'idle') {
+      const quiet = performance.now() - this.lastEventAt;
+      if (quiet < ms) {
+        this.timer = setTimeout(() => this.due(phase, ms), ms - quiet);
+        this.timer.unref?.();
+        return;
+      }
+    }
+    this.expire(phase, ms);
   }
 
   private clear(): void {
@@ -148,14 +163,13 @@ export class StreamWatchdog {
   }
 
   private expire(phase: Phase, ms: number): void {
-    this.timer = null;
     if (this.disposed || this.expired || this.parent.aborted) return;
     const message = phase === 'first_byte'
       ? `the provider sent nothing for ${ms} ms after the request (first_byte_timeout_ms)`
       : `the provider's stream stalled: nothing for ${ms} ms after event ${this.events} (idle_timeout_ms)`;
     this.expired = new ProviderError('provider_stream', message, { retryable: true });
-    for (const reject of [...this.waiters]) reject(this.expired);
-    this.waiters.clear();
+    this.rejectPending?.(this.expired);
+    this.rejectPending = null;
     this.controller.abort(this.expired);
   }
 }
