@@ -26,5 +26,7 @@ export function engineForProfile(p: RuntimeProfile, env: NodeJS.ProcessEnv = pro
     ...(p.temperature !== null ? { temperature: p.temperature } : {}),
     ...(p.maxOutputTokens !== null ? { maxOutputTokens: p.maxOutputTokens } : {}),
     ...(p.thinking ? { thinking: p.thinking } : {}),
+    firstByteTimeoutMs: p.firstByteTimeoutMs,
+    idleTimeoutMs: p.idleTimeoutMs,
   } as Parameters<typeof createEngine>[0]);
 }

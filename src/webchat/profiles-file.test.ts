@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkTools, parseProfiles, ProfilesConfigError, readyProfilesFromEnv, resolveProfiles } from './profiles-file';
 import { ProfileRegistry } from './profile-registry';
+import { runtimeFingerprint } from './runtime-profile';
 
 const YAML = `
 default: assistant
@@ -37,6 +38,14 @@ describe('profiles file', () => {
     expect(profiles[1]).toMatchObject({ slug: 'local', baseUrl: 'http://127.0.0.1:11434/v1', apiKeyEnv: null, displayName: 'local' });
   });
 
+  it('stall timeouts: 60 s each by default, set per profile, part of the runtime fingerprint', () => {
+    const { profiles } = parseProfiles('profiles: [{slug: a, provider: demo}, {slug: b, provider: openai, base_url: "http://127.0.0.1:9/v1", first_byte_timeout_ms: 120000, idle_timeout_ms: 15000}]');
+    expect(profiles[0]).toMatchObject({ firstByteTimeoutMs: 60_000, idleTimeoutMs: 60_000 });
+    expect(profiles[1]).toMatchObject({ firstByteTimeoutMs: 120_000, idleTimeoutMs: 15_000 });
+    expect(runtimeFingerprint({ profile: profiles[1]!, overrides: null }))
+      .not.toBe(runtimeFingerprint({ profile: { ...profiles[1]!, idleTimeoutMs: 16_000 }, overrides: null }));
+  });
+
   it('JSON works too (YAML superset)', () => {
     const { profiles } = parseProfiles(JSON.stringify({ profiles: [{ slug: 'd', provider: 'demo' }] }));
     expect(profiles[0]!.provider).toBe('demo');
@@ -54,6 +63,12 @@ describe('profiles file', () => {
     ['profiles: [{slug: a, provider: demo, middlewares: [nope]}]', /unknown middleware "nope"/],
     ['profiles: [{slug: a, provider: demo, middlewares: [history-trim]}]', /max_tokens/],
     ['default: zzz\nprofiles: [{slug: a, provider: demo}]', /default profile "zzz" is not defined/],
+    ['profiles: [{slug: a, provider: demo, first_byte_timeout_ms: 0}]', /profiles\.0\.first_byte_timeout_ms/],
+    ['profiles: [{slug: a, provider: demo, first_byte_timeout_ms: 2.5}]', /profiles\.0\.first_byte_timeout_ms/],
+    ['profiles: [{slug: a, provider: demo, first_byte_timeout_ms: "60s"}]', /profiles\.0\.first_byte_timeout_ms/],
+    ['profiles: [{slug: a, provider: demo, idle_timeout_ms: -1}]', /profiles\.0\.idle_timeout_ms/],
+    ['profiles: [{slug: a, provider: demo, idle_timeout_ms: 2147483648}]', /profiles\.0\.idle_timeout_ms/],
+    ['profiles: [{slug: a, provider: demo, idle_timeout_ms: null}]', /profiles\.0\.idle_timeout_ms/],
   ])('rejects %s with a clear message', (text, re) => {
     expect(() => parseProfiles(text)).toThrow(ProfilesConfigError);
     expect(() => parseProfiles(text)).toThrow(re);

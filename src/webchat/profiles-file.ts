@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { validateMiddlewareOptions } from '../inference/middlewares';
 import { BusyPolicy, OVERRIDE_KEYS } from '../protocol/http';
+import { DEFAULT_FIRST_BYTE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, MAX_TIMEOUT_MS } from '../providers/shared/stream-watchdog';
 import { DEMO_PROFILE, type RuntimeProfile } from './runtime-profile';
 
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'slug: lower-case letters, digits, - and _ (max 64)');
@@ -37,6 +38,9 @@ export const ProfileEntrySchema = z
     allow_overrides: z.array(z.enum(OVERRIDE_KEYS)).default([]),
     max_iterations: z.number().int().min(1).max(50).default(5),
     chunk_delay_ms: z.number().int().min(0).nullable().default(null),
+    // A stalled provider: nothing streamed this long after the request / after the previous event → provider_stream.
+    first_byte_timeout_ms: z.number().int().positive().max(MAX_TIMEOUT_MS).default(DEFAULT_FIRST_BYTE_TIMEOUT_MS),
+    idle_timeout_ms: z.number().int().positive().max(MAX_TIMEOUT_MS).default(DEFAULT_IDLE_TIMEOUT_MS),
     thinking: z
       .object({ budget_tokens: z.number().int().min(1024).optional(), effort: z.enum(['minimal', 'low', 'medium', 'high']).optional() })
       .strict()
@@ -116,6 +120,8 @@ function toProfile(e: z.infer<typeof ProfileEntrySchema>): RuntimeProfile {
     allowOverrides: e.allow_overrides,
     maxIterations: e.max_iterations,
     chunkDelayMs: e.chunk_delay_ms,
+    firstByteTimeoutMs: e.first_byte_timeout_ms,
+    idleTimeoutMs: e.idle_timeout_ms,
     thinking: e.thinking ? { ...(e.thinking.budget_tokens ? { budgetTokens: e.thinking.budget_tokens } : {}), ...(e.thinking.effort ? { effort: e.thinking.effort } : {}) } : null,
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BusyPolicy, RequestOverrides } from '../protocol/http';
+import { DEFAULT_FIRST_BYTE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS } from '../providers/shared/stream-watchdog';
 
 export type ProviderName = 'demo' | 'openai' | 'openai-responses' | 'anthropic' | 'gemini';
 
@@ -28,6 +29,10 @@ export interface RuntimeProfile {
   maxIterations: number;
   /** demo only: delay between chunks. */
   chunkDelayMs: number | null;
+  /** Provider engines: the request fails with `provider_stream` when no stream event came this long after it was sent. */
+  firstByteTimeoutMs: number;
+  /** Provider engines: the request fails with `provider_stream` when no stream event came this long after the previous one. */
+  idleTimeoutMs: number;
   /** Ask for reasoning output where the API offers it (Anthropic/Gemini budget, Responses effort). */
   thinking: { budgetTokens?: number; effort?: 'minimal' | 'low' | 'medium' | 'high' } | null;
 }
@@ -60,6 +65,8 @@ export const DEMO_PROFILE: RuntimeProfile = {
   allowOverrides: ['system_prompt', 'step_mode', 'busy_policy', 'temperature'],
   maxIterations: 5,
   chunkDelayMs: null,
+  firstByteTimeoutMs: DEFAULT_FIRST_BYTE_TIMEOUT_MS,
+  idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
   thinking: null,
 };
 
@@ -73,6 +80,7 @@ export function runtimeFingerprint(r: PromptRuntime): string {
     provider: p.provider, model: p.model, baseUrl: p.baseUrl, apiKeyEnv: p.apiKeyEnv, temperature: r.overrides?.temperature ?? p.temperature,
     maxOutputTokens: p.maxOutputTokens, contextBudget: p.contextBudget, systemPrompt: r.overrides?.system_prompt ?? p.systemPrompt,
     middlewares: p.middlewares, tools: p.tools, approvalTools: p.approvalTools, maxIterations: p.maxIterations, chunkDelayMs: p.chunkDelayMs, thinking: p.thinking,
+    firstByteTimeoutMs: p.firstByteTimeoutMs, idleTimeoutMs: p.idleTimeoutMs,
   };
   return createHash('sha256').update(JSON.stringify(shaping)).digest('hex').slice(0, 16);
 }

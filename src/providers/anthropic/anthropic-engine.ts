@@ -41,7 +41,7 @@ export class AnthropicEngine implements Engine {
     return runProviderCall(
       {
         provider: this.name, model: this.model, turn, call, maxRetries: this.opts.maxRetries,
-        retryBackoffMs: this.opts.retryBackoffMs, secrets: [this.opts.apiKey],
+        retryBackoffMs: this.opts.retryBackoffMs, timeouts: this.opts, secrets: [this.opts.apiKey],
       },
       (ctx) => this.attempt(turn, call, ctx),
     );
@@ -49,7 +49,7 @@ export class AnthropicEngine implements Engine {
 
   private async attempt(turn: Turn, call: EngineCallOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
     const body = buildAnthropicRequest(this.opts, turn, call);
-    const stream = await this.client.messages.create(body, { signal: ctx.signal });
+    const stream = await ctx.open(this.client.messages.create(body, { signal: ctx.signal }) as PromiseLike<AsyncIterable<RawMessageStreamEvent>>);
     const open = new Map<number, OpenBlock>();
     const calls = new ToolCallAssembler();
     const reasoning: ReasoningBlock[] = [];
@@ -60,7 +60,7 @@ export class AnthropicEngine implements Engine {
     const addReasoning = (text: string, data: string | null, extra: Record<string, unknown> = {}) =>
       reasoning.push(reasoningBlock(ctx.reasoningId(reasoning.length), text, data, { provider: this.name, ...extra }));
 
-    for await (const ev of stream as AsyncIterable<RawMessageStreamEvent>) {
+    for await (const ev of stream) {
       if (ctx.signal.aborted) break;
       switch (ev.type) {
         case 'message_start': {

@@ -1,4 +1,4 @@
-import { GoogleGenAI, type GenerateContentResponse } from '@google/genai';
+import { GoogleGenAI } from '@google/genai';
 import type { Engine, EngineCallOptions } from '../../inference/engine';
 import { ProviderError } from '../../inference/errors';
 import type { Turn } from '../../inference/turn';
@@ -38,7 +38,7 @@ export class GeminiEngine implements Engine {
     return runProviderCall(
       {
         provider: this.name, model: this.model, turn, call, maxRetries: this.opts.maxRetries,
-        retryBackoffMs: this.opts.retryBackoffMs, secrets: [this.opts.apiKey],
+        retryBackoffMs: this.opts.retryBackoffMs, timeouts: this.opts, secrets: [this.opts.apiKey],
       },
       (ctx) => this.attempt(turn, call, ctx),
     );
@@ -46,14 +46,14 @@ export class GeminiEngine implements Engine {
 
   private async attempt(turn: Turn, call: EngineCallOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
     const params = buildGeminiRequest(this.opts, turn, { ...call, signal: ctx.signal });
-    const stream = await this.client.models.generateContentStream(params);
+    const stream = await ctx.open(this.client.models.generateContentStream(params));
     let usage: Usage | null = null;
     let finish: string | null = null;
     let thinking = '';
     let textSignature: string | null = null;
     let toolCalls = 0;
 
-    for await (const chunk of stream as AsyncIterable<GenerateContentResponse>) {
+    for await (const chunk of stream) {
       if (ctx.signal.aborted) break;
       const u = chunk.usageMetadata;
       if (u) {

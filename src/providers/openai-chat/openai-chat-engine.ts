@@ -36,7 +36,7 @@ export class OpenAIChatEngine implements Engine {
     return runProviderCall(
       {
         provider: this.name, model: this.model, turn, call, maxRetries: this.opts.maxRetries,
-        retryBackoffMs: this.opts.retryBackoffMs, secrets: [this.opts.apiKey],
+        retryBackoffMs: this.opts.retryBackoffMs, timeouts: this.opts, secrets: [this.opts.apiKey],
       },
       (ctx) => this.attempt(turn, call, ctx),
     );
@@ -44,7 +44,7 @@ export class OpenAIChatEngine implements Engine {
 
   private async attempt(turn: Turn, call: EngineCallOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
     const body = buildChatRequest({ ...this.opts, baseURL: this.client.baseURL }, turn, call);
-    const stream = await this.client.chat.completions.create(body, { signal: ctx.signal });
+    const stream = await ctx.open(this.client.chat.completions.create(body, { signal: ctx.signal }));
     const calls = new ToolCallAssembler();
     let usage: Usage | null = null;
     let finish: string | null = null;

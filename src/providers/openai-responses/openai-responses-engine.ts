@@ -45,7 +45,7 @@ export class OpenAIResponsesEngine implements Engine {
     return runProviderCall(
       {
         provider: this.name, model: this.model, turn, call, maxRetries: this.opts.maxRetries,
-        retryBackoffMs: this.opts.retryBackoffMs, secrets: [this.opts.apiKey],
+        retryBackoffMs: this.opts.retryBackoffMs, timeouts: this.opts, secrets: [this.opts.apiKey],
       },
       (ctx) => this.attempt(turn, call, ctx),
     );
@@ -53,7 +53,7 @@ export class OpenAIResponsesEngine implements Engine {
 
   private async attempt(turn: Turn, call: EngineCallOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
     const body = buildResponsesRequest(this.opts, turn, call);
-    const stream = await this.client.responses.create(body, { signal: ctx.signal });
+    const stream = await ctx.open(this.client.responses.create(body, { signal: ctx.signal }) as PromiseLike<AsyncIterable<ResponseStreamEvent>>);
     const calls = new ToolCallAssembler();
     const reasoning: ReasoningBlock[] = [];
     /** Reasoning text per output index, and the last summary part seen (parts are separated by a blank line). */
@@ -73,7 +73,7 @@ export class OpenAIResponsesEngine implements Engine {
       ctx.thinking(chunk);
     };
 
-    for await (const ev of stream as AsyncIterable<ResponseStreamEvent>) {
+    for await (const ev of stream) {
       if (ctx.signal.aborted) break;
       switch (ev.type) {
         case 'response.output_text.delta':

@@ -24,6 +24,10 @@ export interface ProviderEngineOptions {
   fetch?: typeof globalThis.fetch;
   /** Ask for reasoning / thinking output where the API offers it. */
   thinking?: ThinkingOptions;
+  /** A request with no stream event this long after it was sent fails with `provider_stream` (default 60 000). */
+  firstByteTimeoutMs?: number;
+  /** A stream with no event this long after the previous one fails with `provider_stream` (default 60 000). */
+  idleTimeoutMs?: number;
 }
 
 /** Per-run settings win over the constructor's defaults; null/undefined means "not set". */

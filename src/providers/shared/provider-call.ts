@@ -5,10 +5,12 @@ import { blocks as mk, toolCallIds, type Block, type BlockMeta, type ReasoningBl
 import type { Usage } from '../../protocol/frames';
 import { parseToolArguments } from './tool-calls';
 import { withProviderRetry } from './retry';
+import { StreamWatchdog, type StreamTimeouts } from './stream-watchdog';
 
 /** What one streaming attempt gets from the common call runner. */
 export interface AttemptContext {
   readonly ms: MessageStream;
+  /** The request's signal (give it to the SDK): fires on the run's abort or a stall timeout. */
   readonly signal: AbortSignal;
   /** 1 for the first attempt, 2 for the first retry, … */
   readonly attempt: number;
@@ -24,7 +26,15 @@ export interface AttemptContext {
   toolCall(call: { providerId: string | null | undefined; name: string; args: string | unknown; meta?: BlockMeta }): void;
   /** The id of the n-th reasoning block of this message (`<messageId>:thinking`, then `…:thinking:1`, …). */
   reasoningId(n: number): string;
-  /** Throws AbortedError when the run's signal fired (SDK iterators end quietly on abort). */
+  /**
+   * The SDK call that opens the stream → its events, watched for stalls (first-byte and idle
+   * timeouts → `provider_stream`). Every engine reads its stream through this.
+   */
+  open<T>(request: PromiseLike<AsyncIterable<T>>): Promise<AsyncIterable<T>>;
+  /**
+   * Throws AbortedError when the run's signal fired, or the stall timeout's error when one
+   * expired (SDK iterators end quietly on abort).
+   */
   throwIfAborted(): void;
 }
 
@@ -44,13 +54,16 @@ export interface ProviderCallSpec {
   call: EngineCallOptions;
   maxRetries?: number;
   retryBackoffMs?: number;
+  /** Stall limits of each request (first byte, idle between events). */
+  timeouts?: StreamTimeouts;
   secrets: readonly (string | null | undefined)[];
 }
 
 /**
  * The one path every provider engine takes: a MessageStream (lazy `start`, offsets, thinking,
  * `tool-call`, one `final`), conversation-unique tool call ids, retries only before content,
- * errors classified and logged, abort → AbortedError with no `final`. Returns the turn with
+ * errors classified and logged, abort → AbortedError with no `final`, a stalled request (no
+ * first event / no next event in time) → retryable `provider_stream`. Returns the turn with
  * the new blocks appended: reasoning, then `llm_text` (if any text), then `tool_call` blocks.
  */
 export async function runProviderCall(spec: ProviderCallSpec, attempt: (ctx: AttemptContext) => Promise<AttemptOutcome>): Promise<Turn> {
@@ -67,8 +80,12 @@ export async function runProviderCall(spec: ProviderCallSpec, attempt: (ctx: Att
       hasContent: () => ms.hasContent, secrets: spec.secrets,
     },
     async (n) => {
+      // One watchdog per request; its timers never outlive the attempt, and Stop wins over them.
+      const watchdog = new StreamWatchdog(signal, spec.timeouts);
       const ctx: AttemptContext = {
-        ms, signal, attempt: n, throwIfAborted,
+        ms, signal: watchdog.signal, attempt: n,
+        open: (request) => watchdog.open(request),
+        throwIfAborted: () => { throwIfAborted(); watchdog.throwIfExpired(); },
         text: (d) => { if (d) { ms.endThinking(); ms.delta(d); } },
         thinking: (d) => ms.thinkingDelta(d),
         reasoningId: (i) => (i === 0 ? `${ms.messageId}:thinking` : `${ms.messageId}:thinking:${i}`),
@@ -81,9 +98,19 @@ export async function runProviderCall(spec: ProviderCallSpec, attempt: (ctx: Att
           ms.toolCall({ id, name, input, providerCallId });
         },
       };
-      const out = await attempt(ctx);
-      throwIfAborted();
-      return out;
+      let failed = true;
+      try {
+        const out = await attempt(ctx);
+        throwIfAborted();
+        failed = false;
+        return out;
+      } catch (err) {
+        // Whatever the SDK made of the watchdog's abort, the stall is the error (Stop still wins).
+        if (!signal.aborted && watchdog.error) throw watchdog.error;
+        throw err;
+      } finally {
+        watchdog.dispose({ abort: failed });
+      }
     },
   );
 

@@ -10,7 +10,7 @@ import type { ProviderWire, RequestSummary } from './wire';
 
 const USAGE = { inputTokens: 3, outputTokens: 2, cachedTokens: 0 };
 
-interface Env {
+export interface Env {
   server: ReplayServer;
   engine(extra?: Partial<ProviderConfig>): Engine;
   fixture(name: string, rest: Omit<Fixture, 'name' | 'check'>, check?: (s: RequestSummary, req: RecordedRequest) => void): Fixture;

@@ -3,6 +3,7 @@ import { AbortedError } from '../../inference/errors';
 import { blocks, newTurn, type ToolCallBlock, type Turn } from '../../inference/turn';
 import { createEngine, type ProviderConfig } from '../index';
 import { describeErrorConformance } from './conformance-errors';
+import { describeStallConformance } from './conformance-stalls';
 import { assertMessageInvariants, calcTool, ofType, runEngine, shape, TEST_API_KEY, TEST_TOOLS, timeTool } from './harness';
 import { ReplayServer, type Fixture, type RecordedRequest } from './replay-server';
 import type { ProviderWire, RequestSummary } from './wire';
@@ -241,6 +242,7 @@ export function describeProviderConformance(wire: ProviderWire): void {
     });
 
     describeErrorConformance(wire, env);
+    describeStallConformance(wire, env);
   });
 }
 

@@ -17,8 +17,10 @@ export interface RecordedRequest {
 /**
  * What to answer to one request: a status, headers and either a JSON body (errors) or a list of
  * SSE chunks (already in the provider's wire format), written one by one. `then` says how the
- * response ends after the chunks: normally, never (`hang`, until the client goes away), or by
- * destroying the socket (a connection reset mid-stream).
+ * response ends after the chunks: normally, never (`hang`, until the client goes away; with no
+ * chunks the headers are still sent), or by destroying the socket (a connection reset
+ * mid-stream). `silent` accepts the request and never answers, not even headers (a provider
+ * stalled before its first byte).
  */
 export interface Fixture {
   name: string;
@@ -29,6 +31,7 @@ export interface Fixture {
   json?: unknown;
   chunks?: string[];
   then?: 'end' | 'hang' | 'destroy';
+  silent?: boolean;
 }
 
 /**
@@ -107,10 +110,12 @@ export class ReplayServer {
       this.failures.push(msg);
       return this.sendJson(res, 400, { error: { message: msg, type: 'test_error' } });
     }
+    if (fixture.silent) return; // the client must go away (abort) or the server closes
     const status = fixture.status ?? 200;
     if (fixture.json !== undefined) return this.sendJson(res, status, fixture.json, fixture.headers);
 
     res.writeHead(status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...fixture.headers });
+    if (!fixture.chunks?.length && fixture.then === 'hang') res.flushHeaders(); // headers, then nothing
     for (const chunk of fixture.chunks ?? []) {
       if (res.destroyed) return;
       await new Promise<void>((resolve) => res.write(chunk, () => resolve()));
