@@ -41,7 +41,7 @@ const CASES: Case[] = [
   { name: 'missing prompt', ...chat({}), status: 400, code: 'missing_prompt' },
   { name: 'blank prompt', ...chat({ prompt: '  \n\t ' }), status: 400, code: 'missing_prompt' },
   { name: 'blank text alias', ...chat({ text: '' }), status: 400, code: 'missing_prompt' },
-  { name: 'no body at all', method: 'POST', url: '/chat', status: 400, code: 'missing_prompt' },
+  { name: 'no body at all', method: 'POST', url: '/chat', status: 415, code: 'unsupported_media_type' },
   { name: 'prompt over max-prompt-chars', ...chat({ prompt: 'x'.repeat(21) }), status: 400, code: 'bad_request' },
   { name: 'conv_id not matching the pattern', ...chat({ prompt: 'hi', conv_id: 'bad id!' }), status: 400, code: 'bad_request' },
   { name: 'conv_id too long', ...chat({ prompt: 'hi', conv_id: 'a'.repeat(129) }), status: 400, code: 'bad_request' },
@@ -308,7 +308,7 @@ describe('body limit on a real socket (no buffering of the whole body)', () => {
     t = testApp({ argv: ['--body-limit', '1KiB'] });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
-    const head = 'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n';
+    const head = 'POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n';
     const res = await rawRequest(port, head, '{"prompt":"');
     expect(res).toMatch(/^HTTP\/1\.1 413/);
     expect(res).toContain('"payload_too_large"');
@@ -319,7 +319,7 @@ describe('body limit on a real socket (no buffering of the whole body)', () => {
     t = testApp({ argv: ['--body-limit', '1KiB'] });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
-    const head = 'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const head = 'POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
     const chunk = 'x'.repeat(2048);
     // The terminating zero-length chunk is never sent: the server must answer without it.
     const res = await rawRequest(port, head, `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
