@@ -151,6 +151,20 @@ const CASES: Case[] = [
   },
   { name: 'POST on /healthz', method: 'POST', url: '/healthz', status: 405, code: 'method_not_allowed' },
   { name: 'unknown API route', method: 'GET', url: '/api/nope', status: 404, code: 'not_found' },
+  { name: 'bad percent-encoding in a path parameter', method: 'GET', url: '/api/conversations/%FF', status: 400, code: 'bad_request' },
+  { name: 'overlong UTF-8 in the path', method: 'GET', url: '/%c0%ae%c0%ae/etc/passwd', status: 400, code: 'bad_request' },
+  { name: 'path parameter over 1024 characters', method: 'GET', url: `/api/conversations/${'a'.repeat(1100)}`, status: 414, code: 'uri_too_long' },
+  { name: 'POST without a JSON content type', method: 'POST', url: '/api/conversations/c1/cancel', status: 415, code: 'unsupported_media_type' },
+  {
+    name: 'PUT with text/plain',
+    method: 'PUT',
+    url: '/api/conversations/c1/step-mode',
+    body: '{"enabled":true}',
+    headers: { 'content-type': 'text/plain' },
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  { name: 'foreign Host', method: 'GET', url: '/api/conversations', headers: { host: 'evil.example' }, status: 403, code: 'forbidden' },
   { name: 'unknown route, POST', method: 'POST', url: '/nope', body: '{}', headers: json, status: 404, code: 'not_found' },
 ];
 
@@ -167,6 +181,37 @@ describe('bad-input table (protocol.md "Errors")', () => {
     expect(body.error.code).toBe(c.code);
     expect(body.error.message).not.toBe('');
     expect(t.service.mutatingCalls()).toEqual([]);
+  });
+
+  it('every id the conv_id pattern accepts reaches the conversation routes (128 characters, all allowed characters)', async () => {
+    t = testApp();
+    const id = `${'a'.repeat(60)}${'Z'.repeat(60)}_-09xyzw`;
+    expect(id).toHaveLength(128);
+    const pause = 'p'.repeat(256);
+    const routes: [Case['method'], string, unknown][] = [
+      ['GET', '', undefined],
+      ['DELETE', '', undefined],
+      ['POST', '/cancel', {}],
+      ['GET', '/events', undefined],
+      ['GET', '/turns', undefined],
+      ['PUT', '/step-mode', { enabled: true }],
+      ['POST', `/pauses/${pause}`, { action: 'continue' }],
+    ];
+    for (const [method, sub, payload] of routes) {
+      const res = await t.app.inject({ method, url: `/api/conversations/${id}${sub}`, payload: payload as object | undefined });
+      expect([method, sub, res.statusCode]).toEqual([method, sub, method === 'DELETE' ? 204 : 200]);
+    }
+    const called = t.service.calls.filter((c) => c.method !== 'resolveProfileSlug' && c.method !== 'listProfiles');
+    expect(called.map((c) => [c.method, c.args[0]])).toEqual([
+      ['getConversation', id],
+      ['deleteConversation', id],
+      ['cancel', id],
+      ['readEvents', id],
+      ['getTurns', id],
+      ['setStepMode', id],
+      ['resolvePause', id],
+    ]);
+    expect(called.at(-1)!.args[1]).toBe(pause);
   });
 
   it('405 carries an Allow header listing the methods of the path', async () => {

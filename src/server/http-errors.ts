@@ -105,7 +105,8 @@ export type SpaFallback = (request: FastifyRequest, reply: FastifyReply) => bool
 export function notFoundHandler(spaFallback: SpaFallback | null) {
   return function handle(request: FastifyRequest, reply: FastifyReply) {
     if (spaFallback && spaFallback(request, reply)) return reply;
-    const path = request.url.split('?')[0];
-    return sendError(reply, 'not_found', `no route ${request.method} ${path}`, null);
+    const path = request.url.split('?')[0]!;
+    const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+    return sendError(reply, 'not_found', `no route ${request.method} ${shown}`, null);
   };
 }
