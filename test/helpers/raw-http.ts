@@ -27,11 +27,18 @@ export interface RawOptions {
   head?: boolean;
 }
 
-/** Parses the first answer in `text`; null while its head or body is incomplete. */
-export function parseAnswer(text: string, opts: { head?: boolean; closed?: boolean } = {}): RawAnswer | null {
-  const end = text.indexOf('\r\n\r\n');
+/** Parses the first answer in `data`; null while its head or body is incomplete. */
+export function parseAnswer(data: Buffer, opts: { head?: boolean; closed?: boolean } = {}): RawAnswer | null {
+  const text = data.toString('utf8');
+  // Interim answers (100 Continue, 102, 103) come before the real one.
+  while (/^HTTP\/1\.[01] 1(0[023])/.test(data.toString('latin1', 0, 16))) {
+    const i = data.indexOf('\r\n\r\n');
+    if (i < 0) return null;
+    data = data.subarray(i + 4);
+  }
+  const end = data.indexOf('\r\n\r\n');
   if (end < 0) return null;
-  const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+  const [statusLine, ...lines] = data.toString('latin1', 0, end).split('\r\n');
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine!);
   if (!m) throw new Error(`not an HTTP answer: ${JSON.stringify(text.slice(0, 200))}`);
   const headers: Record<string, string> = {};
@@ -40,22 +47,22 @@ export function parseAnswer(text: string, opts: { head?: boolean; closed?: boole
     if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
   }
   const status = Number(m[1]);
-  let body = text.slice(end + 4);
+  let body = data.subarray(end + 4);
   const noBody = opts.head || status === 101 || status === 204 || status === 304;
-  if (noBody) body = '';
+  if (noBody) body = Buffer.alloc(0);
   else if (headers['content-length'] !== undefined) {
     const len = Number(headers['content-length']);
-    if (Buffer.byteLength(body) < len) return null;
-    body = Buffer.from(body).subarray(0, len).toString();
+    if (body.length < len) return null;
+    body = body.subarray(0, len);
   } else if (!opts.closed) return null; // chunked or until close
-  return { status, headers, body, text };
+  return { status, headers, body: body.toString('utf8'), text };
 }
 
 /** Sends `request` (or `opts.chunks`) and resolves with the answer, or null if the socket closed without one. */
 export function rawRequest(port: number, request: string | Buffer, opts: RawOptions = {}): Promise<RawAnswer | null> {
   return new Promise((resolve) => {
     const sock = connect(port, '127.0.0.1');
-    let got = '';
+    let got = Buffer.alloc(0);
     let done = false;
     const finish = (closed: boolean) => {
       if (done) return;
@@ -72,8 +79,8 @@ export function rawRequest(port: number, request: string | Buffer, opts: RawOpti
       resolve(a);
     };
     const timer = setTimeout(() => finish(true), opts.timeoutMs ?? 10_000);
-    sock.on('data', (d) => {
-      got += d.toString('latin1');
+    sock.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
       finish(false);
     });
     sock.on('error', () => finish(true));
