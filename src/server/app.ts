@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import type { ChatService } from '../webchat/chat-service';
 import { attachRawRefusals, clientErrorHandler } from './client-errors';
 import type { Config, LogLevel } from './config';
-import { createHostCheck } from './host-check';
+import { createHostCheck, createOriginCheck } from './host-check';
 import { errorHandler, httpError, notFoundHandler, sendError } from './http-errors';
 import { requireJsonWrites } from './json-writes';
 import { createMethodGuard } from './method-guard';
@@ -153,6 +153,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     pingIntervalMs: config.wsPingIntervalMs,
     pongTimeoutMs: config.wsPongTimeoutMs,
     hostCheck,
+    originCheck: createOriginCheck(config),
   });
   app.decorate('webchatWs', wsUpgrade);
   app.addHook('preClose', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './config';
-import { createHostCheck, hostName } from './host-check';
+import { createHostCheck, createOriginCheck, hostName } from './host-check';
 import { testApp } from './testing/test-app';
 
 describe('hostName', () => {
@@ -52,6 +52,22 @@ describe('createHostCheck', () => {
     const c = check(['--allowed-hosts', '*']);
     expect(c('evil.example')).toBeNull();
     expect(c(undefined)).toBeNull();
+  });
+});
+
+describe('createOriginCheck (WebSocket handshakes)', () => {
+  it('no Origin passes; an origin passes when its host would', () => {
+    const c = createOriginCheck(parseConfig(['--allowed-hosts', 'chat.example'], {}));
+    for (const o of [undefined, 'http://localhost:5173', 'https://127.0.0.1', 'http://[::1]:8080', 'https://chat.example']) expect(c(o), o).toBeNull();
+    for (const o of ['https://evil.example', 'null', 'file://', 'chrome-extension://abc', 'http://localhost.evil.example', 'garbage']) {
+      const e = c(o);
+      expect(e?.code, o).toBe('forbidden');
+      expect(e?.details).toEqual({ origin: o });
+    }
+  });
+
+  it('--allowed-hosts * lets any origin through', () => {
+    expect(createOriginCheck(parseConfig(['--allowed-hosts', '*'], {}))('https://evil.example')).toBeNull();
   });
 });
 

@@ -26,6 +26,37 @@ export function hostName(header: string): string | null {
 /** Returns the refusal for a `Host` header, or null when it is allowed. */
 export type HostCheck = (header: string | undefined) => WebchatError | null;
 
+/**
+ * The same list for the `Origin` of a WebSocket handshake: browsers send it, and WebSockets
+ * are not bound by the same-origin policy, so without this any site could open a socket to a
+ * loopback server. No `Origin` (a non-browser client) passes; `null` (a sandboxed or file page)
+ * does not.
+ */
+export type OriginCheck = (header: string | undefined) => WebchatError | null;
+
+const shorten = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
+
+export function createOriginCheck(opts: HostCheckOptions): OriginCheck {
+  const host = createHostCheck(opts);
+  return (header) => {
+    if (header === undefined || opts.allowedHosts.includes('*')) return null;
+    let h: string | null = null;
+    try {
+      const u = new URL(header);
+      h = u.protocol === 'http:' || u.protocol === 'https:' ? u.host : null;
+    } catch {
+      h = null;
+    }
+    if (h !== null && h !== '' && host(h) === null) return null;
+    const shown = shorten(header);
+    return new WebchatError(
+      'forbidden',
+      `origin "${shown}" is not allowed; to serve pages from it, add its host to --allowed-hosts (WEBCHAT_ALLOWED_HOSTS) or set --public-url`,
+      { origin: shown },
+    );
+  };
+}
+
 export function createHostCheck(opts: HostCheckOptions): HostCheck {
   if (opts.allowedHosts.includes('*')) return () => null;
   const exact = new Set(LOOPBACK);
@@ -47,7 +78,7 @@ export function createHostCheck(opts: HostCheckOptions): HostCheck {
     }
     const name = hostName(header);
     if (name !== null && allowed(name)) return null;
-    const shown = header.length > 200 ? `${header.slice(0, 200)}…` : header;
+    const shown = shorten(header);
     return new WebchatError(
       'forbidden',
       `host "${shown}" is not allowed; to serve it, add it to --allowed-hosts (WEBCHAT_ALLOWED_HOSTS) or set --public-url`,

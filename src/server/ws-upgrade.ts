@@ -6,7 +6,7 @@ import { CLOSE_CODES, type HttpErrorCode } from '../protocol/errors';
 import { CONV_ID_PATTERN } from '../protocol/ids';
 import type { ChatService } from '../webchat/chat-service';
 import { isWebchatError } from '../webchat/webchat-error';
-import type { HostCheck } from './host-check';
+import type { HostCheck, OriginCheck } from './host-check';
 import type { Metrics } from './metrics';
 import { writeRawError } from './raw-response';
 
@@ -28,6 +28,8 @@ export interface WsUpgradeOptions {
   pongTimeoutMs: number;
   /** The `Host` check of the HTTP routes, applied before any upgrade (default: none). */
   hostCheck?: HostCheck;
+  /** The same list for a browser's `Origin` (default: none). */
+  originCheck?: OriginCheck;
   /** Auth seam: the principal of an upgrade request (checked before the upgrade). */
   principalOf?: (req: IncomingMessage) => string | null;
 }
@@ -158,7 +160,7 @@ export function attachWebSocket(server: Server, opts: WsUpgradeOptions): WsUpgra
     } catch {
       return refuse(socket, 'bad_request', 'malformed URL', null);
     }
-    const hostRefusal = opts.hostCheck?.(req.headers.host);
+    const hostRefusal = opts.hostCheck?.(req.headers.host) ?? opts.originCheck?.(req.headers.origin);
     if (hostRefusal) return refuse(socket, hostRefusal.code, hostRefusal.message, hostRefusal.details);
     if (url.pathname !== path) return refuse(socket, 'not_found', `no WebSocket endpoint at ${url.pathname}`, null);
     if (closing) return refuse(socket, 'not_ready', 'server is shutting down', null);

@@ -231,4 +231,15 @@ describe('Host check (no auth): DNS rebinding', () => {
       expect([host, a?.status]).toEqual([host, 101]);
     }
   });
+
+  it("/ws: a browser page of another site (its Origin) is refused; the server's own pages are not", async () => {
+    for (const origin of ['https://evil.example', 'null', 'http://127.0.0.1.evil.example']) {
+      const a = await rawRequest(srv.port, wsText('/ws?conv_id=h3', { ...wsHeaders(`127.0.0.1:${srv.port}`), Origin: origin }));
+      expect(expectErrorShape(a, 'forbidden').error.details).toEqual({ origin });
+    }
+    for (const origin of [`http://127.0.0.1:${srv.port}`, 'http://localhost:5173', 'https://public.example:8443']) {
+      const a = await rawRequest(srv.port, wsText('/ws?conv_id=h3', { ...wsHeaders(`127.0.0.1:${srv.port}`), Origin: origin }));
+      expect([origin, a?.status]).toEqual([origin, 101]);
+    }
+  });
 });
