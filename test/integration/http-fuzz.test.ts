@@ -6,7 +6,7 @@ import { startServer, tempDir, type TempDir, type TestServer } from '../helpers/
 
 /**
  * Generated requests (fixed seed) over methods × paths (known routes, encoded junk, long ids,
- * prefixes) × headers (Host, Content-Type, Accept, framing, Expect, Upgrade, huge ones) ×
+ * prefixes) × headers (Host, Content-Type, Accept, lengths and framing, Expect, Upgrade, huge ones) ×
  * bodies, sent raw to the real server: every request gets an HTTP answer, none is 5xx, and
  * every error answer has the documented shape with a code of the table and its status.
  * (`PRI`, the HTTP/2 preface, is left out: Node drops it without an answer by design.)
@@ -90,10 +90,35 @@ const CONTENT_TYPE = fc.constantFrom<string | null>(
   ';;;',
 );
 const ACCEPT = fc.constantFrom<string | null>(null, 'text/html', 'application/json', '*/*');
-type Extra = 'none' | 'huge-header' | 'expect-continue' | 'expect-other' | 'chunked' | 'upgrade' | 'idempotency-long' | 'cookie';
+type Extra =
+  | 'none'
+  | 'huge-header'
+  | 'expect-continue'
+  | 'expect-other'
+  | 'chunked'
+  | 'upgrade'
+  | 'idempotency-long'
+  | 'cookie'
+  | 'length-short'
+  | 'length-bad'
+  | 'length-huge';
 const EXTRA = fc.oneof(
   { weight: 7, arbitrary: fc.constant<Extra>('none') },
-  { weight: 3, arbitrary: fc.constantFrom<Extra>('huge-header', 'expect-continue', 'expect-other', 'chunked', 'upgrade', 'idempotency-long', 'cookie') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<Extra>(
+      'huge-header',
+      'expect-continue',
+      'expect-other',
+      'chunked',
+      'upgrade',
+      'idempotency-long',
+      'cookie',
+      'length-short',
+      'length-bad',
+      'length-huge',
+    ),
+  },
 );
 const BODY = fc.oneof(
   fc.constantFrom(
@@ -167,10 +192,14 @@ function render(r: Req, port: number): string {
     default:
       break;
   }
+  const length = Buffer.byteLength(body);
   if (r.extra === 'chunked' && body !== '') {
     h.push(['Transfer-Encoding', 'chunked']);
-    body = `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
-  } else if (body !== '') h.push(['Content-Length', String(Buffer.byteLength(body))]);
+    body = `${length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+  } else if (r.extra === 'length-short') h.push(['Content-Length', String(Math.floor(length / 2))]); // the rest reads as a second request
+  else if (r.extra === 'length-bad') h.push(['Content-Length', '12abc']);
+  else if (r.extra === 'length-huge') h.push(['Content-Length', '104857600']); // over the limit; never sent
+  else if (body !== '') h.push(['Content-Length', String(length)]);
   h.push(['Connection', connection]);
   return `${r.method} ${r.target} HTTP/1.1\r\n${h.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`;
 }
@@ -201,7 +230,7 @@ describe('generated hostile requests', () => {
       { seed: 20261206, numRuns: RUNS, endOnFailure: true },
     );
     // The generator reaches the interesting answers (not only 404s).
-    for (const s of [200, 400, 403, 404, 405, 415, 431]) expect(statuses.get(s) ?? 0, `answers with ${s}: ${JSON.stringify([...statuses])}`).toBeGreaterThan(0);
+    for (const s of [200, 400, 403, 404, 405, 413, 415, 431]) expect(statuses.get(s) ?? 0, `answers with ${s}: ${JSON.stringify([...statuses])}`).toBeGreaterThan(0);
     expect((await srv.api.get('/healthz')).status).toBe(200);
     expect((await srv.api.get('/readyz')).status).toBe(200);
   }, 60_000);
