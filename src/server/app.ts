@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { ChatService } from '../webchat/chat-service';
+import { attachRawRefusals, clientErrorHandler } from './client-errors';
 import type { Config, LogLevel } from './config';
+import { createHostCheck, createOriginCheck } from './host-check';
 import { errorHandler, httpError, notFoundHandler, sendError } from './http-errors';
+import { requireJsonWrites } from './json-writes';
 import { createMethodGuard } from './method-guard';
 import type { Metrics } from './metrics';
 import { chatRoutes } from './routes/chat';
@@ -52,6 +55,15 @@ declare module 'fastify' {
 }
 
 /**
+ * Longest path parameter: a `conv_id` is at most 128 characters and a pause id 256, and a
+ * client may percent-encode them (×3). Longer → 414 `uri_too_long`.
+ */
+export const MAX_PARAM_LENGTH = 1024;
+
+/** How often Node looks for requests past `--request-timeout` (a fraction of it, at most 1 s). */
+export const timeoutCheckInterval = (requestTimeoutMs: number) => Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
+
+/**
  * The Fastify app: every route of protocol.md under `config.root`, the error table, `/ws`,
  * metrics and the UI. Not listening yet (`app.listen` or `app.inject`). Closing the app closes
  * its WebSockets (1001) but not the service: the caller owns it.
@@ -59,6 +71,7 @@ declare module 'fastify' {
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { config, service, metrics } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
+  const handleError = errorHandler({ bodyLimit: config.bodyLimit });
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimit,
@@ -68,19 +81,41 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     // Our own 503 (protocol error shape) while closing, instead of Fastify's raw one.
     return503OnClosing: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Slow clients: the whole request (headers and body) must arrive within --request-timeout,
+    // else 408 (clientErrorHandler). Only the request is timed: a handler's own time, idle
+    // keep-alive sockets (keepAliveTimeout) and WebSockets (after the upgrade) are not.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: timeoutCheckInterval(config.requestTimeoutMs),
+      // A missing Host is refused by the Host check, in the error shape (Node: empty 400).
+      requireHostHeader: false,
+    },
+    // Errors the router raises before any route (bad URL encoding, over-long parameter).
+    frameworkErrors: (err, request, reply) => handleError.call(app, err, request, reply),
+    clientErrorHandler: clientErrorHandler({ requestTimeoutMs: config.requestTimeoutMs, logger }),
   }) as unknown as FastifyInstance;
+  attachRawRefusals(app.server);
 
   // Only application/json bodies (Fastify would also take text/plain).
   app.removeContentTypeParser('text/plain');
 
-  app.setErrorHandler(errorHandler({ bodyLimit: config.bodyLimit }));
+  app.setErrorHandler(handleError);
   const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
   app.setNotFoundHandler(notFoundHandler(createSpaFallback({ root: config.root, uiDir })));
 
+  const hostCheck = createHostCheck(config);
+  app.addHook('onRequest', async (request) => {
+    const refusal = hostCheck(request.headers.host);
+    if (refusal) throw refusal;
+  });
   let closing = false;
   app.addHook('onRequest', async () => {
     if (closing) throw httpError('not_ready', 'server is shutting down');
   });
+  app.addHook('onRequest', requireJsonWrites);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -106,7 +141,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     },
     { prefix },
   );
-  app.register(uiRoutes, { root: config.root, uiDir, prefix });
+  app.register(uiRoutes, { root: config.root, uiDir, prefix, serveSourceMaps: config.serveSourceMaps });
   app.register(guard.plugin);
 
   const wsUpgrade = attachWebSocket(app.server, {
@@ -117,6 +152,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     maxMessageBytes: config.wsMaxMessage,
     pingIntervalMs: config.wsPingIntervalMs,
     pongTimeoutMs: config.wsPongTimeoutMs,
+    hostCheck,
+    originCheck: createOriginCheck(config),
   });
   app.decorate('webchatWs', wsUpgrade);
   app.addHook('preClose', async () => {

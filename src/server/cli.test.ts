@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatServiceOptions } from '../webchat/create-chat-service';
-import { main, serve, type MainDeps, type RunningServer } from './cli';
+import { hostNote, main, serve, type MainDeps, type RunningServer } from './cli';
 import { FLAGS, envName, parseConfig } from './config';
 import { fakeChatService, type FakeChatService } from './testing/fake-chat-service';
 
@@ -53,6 +53,18 @@ describe('main', () => {
     expect(h.err.join('')).toContain("Unknown option '--bogus'");
     expect(h.created).toEqual([]);
     expect(h.out).toEqual([]);
+  });
+
+  it('binding beyond loopback without --allowed-hosts or --public-url prints a note on stderr', async () => {
+    const h = harness();
+    expect(await main(['--port', '0', '--db', ':memory:', '--host', '0.0.0.0'], h.deps)).toBe(0);
+    const running = h.running()!;
+    toClose.push(() => running.close());
+    expect(h.err.join('')).toMatch(/listening on 0\.0\.0\.0, but only loopback Host names .* --allowed-hosts/);
+    expect(hostNote(parseConfig(['--host', '0.0.0.0', '--allowed-hosts', 'box.lan'], {}))).toBeNull();
+    expect(hostNote(parseConfig(['--host', '0.0.0.0', '--public-url', 'http://box.lan:8080'], {}))).toBeNull();
+    expect(hostNote(parseConfig(['--host', '::1'], {}))).toBeNull();
+    expect(hostNote(parseConfig([], {}))).toBeNull();
   });
 
   it('unknown command: exit 1', async () => {

@@ -90,6 +90,20 @@ export async function serve(config: Config, deps: MainDeps = {}): Promise<Runnin
   };
 }
 
+const LOOPBACK_BINDS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * Bound beyond loopback with only loopback `Host` names allowed: other machines would reach
+ * the server and get 403. Returns the note to print, or null.
+ */
+export function hostNote(config: Config): string | null {
+  if (LOOPBACK_BINDS.has(config.host) || config.publicUrl !== null || config.allowedHosts.length > 0) return null;
+  return (
+    `moments-webchat: note: listening on ${config.host}, but only loopback Host names (localhost, 127.0.0.1, [::1]) are served; ` +
+    'add the names or addresses clients use with --allowed-hosts (or set --public-url)\n'
+  );
+}
+
 const describeError = (err: unknown): string => {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE') return `address already in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')}); pick another --port`;
@@ -128,6 +142,8 @@ export async function main(argv: readonly string[], deps: MainDeps = {}): Promis
     return 1;
   }
   out(`moments-webchat listening on ${server.url} (profile: ${server.defaultProfile})\n`);
+  const note = hostNote(config);
+  if (note) err(note);
 
   if (deps.handleSignals ?? true) {
     let signalled = false;

@@ -18,6 +18,10 @@ const DEFAULTS: Config = {
   coalesceMs: 0,
   wsPingIntervalMs: 30_000,
   wsPongTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  publicUrl: null,
+  allowedHosts: [],
+  serveSourceMaps: false,
 };
 
 const problem = (argv: string[], env: Record<string, string> = {}): string => {
@@ -53,6 +57,10 @@ describe('parseConfig', () => {
       WEBCHAT_COALESCE_MS: '25',
       WEBCHAT_WS_PING_INTERVAL: '15',
       WEBCHAT_WS_PONG_TIMEOUT: '2.5',
+      WEBCHAT_REQUEST_TIMEOUT: '0.5',
+      WEBCHAT_PUBLIC_URL: 'https://Chat.Example.com:8443/ui',
+      WEBCHAT_ALLOWED_HOSTS: ' a.example , .B.example,10.0.0.5,[::2],a.example ',
+      WEBCHAT_SERVE_SOURCE_MAPS: 'yes',
       UNRELATED: 'x',
     });
     expect(c).toEqual({
@@ -72,7 +80,21 @@ describe('parseConfig', () => {
       coalesceMs: 25,
       wsPingIntervalMs: 15_000,
       wsPongTimeoutMs: 2500,
+      requestTimeoutMs: 500,
+      publicUrl: 'https://chat.example.com:8443/ui',
+      allowedHosts: ['a.example', '.b.example', '10.0.0.5', '[::2]'],
+      serveSourceMaps: true,
     });
+  });
+
+  it('boolean flags are set by their name; the flag wins over the env var', () => {
+    expect(parseConfig(['--serve-source-maps'], {}).serveSourceMaps).toBe(true);
+    expect(parseConfig(['--serve-source-maps'], { WEBCHAT_SERVE_SOURCE_MAPS: 'false' }).serveSourceMaps).toBe(true);
+    expect(parseConfig([], { WEBCHAT_SERVE_SOURCE_MAPS: '0' }).serveSourceMaps).toBe(false);
+  });
+
+  it('--allowed-hosts takes * (any host)', () => {
+    expect(parseConfig(['--allowed-hosts', '*'], {}).allowedHosts).toEqual(['*']);
   });
 
   it('flags override env; both --flag value and --flag=value', () => {
@@ -102,11 +124,18 @@ describe('parseConfig', () => {
     [['--evict-idle', '5m'], /--evict-idle: "5m" must be a number of seconds/],
     [['--commit-window-ms', '1.5'], /--commit-window-ms: "1.5" must be a non-negative integer/],
     [['--host', ''], /--host: "" must not be empty/],
+    [['--request-timeout', '0'], /--request-timeout: "0" must be greater than 0/],
+    [['--public-url', 'chat.example.com'], /--public-url: "chat.example.com" must be an http:\/\/ or https:\/\/ URL/],
+    [['--public-url', 'ftp://x'], /--public-url/],
+    [['--allowed-hosts', 'https://x.example'], /--allowed-hosts: .*not a host name/],
+    [['--allowed-hosts', 'x.example:8080'], /--allowed-hosts: .*not a host name/],
+    [['--serve-source-maps=yes'], /serve-source-maps/],
     [['--nope'], /Unknown option '--nope'.*--help/],
+    [[], /WEBCHAT_SERVE_SOURCE_MAPS \(environment\): "maybe" must be true or false/, { WEBCHAT_SERVE_SOURCE_MAPS: 'maybe' }],
     [['--port'], /--port.*argument missing/],
     [['extra'], /unexpected argument "extra"/],
-  ])('%j → clear message', (argv, message) => {
-    expect(problem(argv)).toMatch(message);
+  ])('%j → clear message', (argv, message, env?: Record<string, string>) => {
+    expect(problem(argv, env)).toMatch(message);
   });
 
   it('names the env var when the bad value came from the environment', () => {
@@ -124,7 +153,7 @@ describe('--help text', () => {
   it('lists every flag with its env var and default', () => {
     const help = HELP_TEXT();
     for (const f of FLAGS) {
-      const line = help.split('\n').find((l) => l.includes(`--${f.flag} `));
+      const line = help.split('\n').find((l) => l.includes(`--${f.flag} `) || l.trimEnd().includes(`--${f.flag}  `));
       expect(line, f.flag).toBeDefined();
       expect(line).toContain(envName(f.flag));
       expect(line).toContain(f.def === '' ? '(none)' : f.def);

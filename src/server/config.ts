@@ -40,9 +40,30 @@ export interface Config {
   wsPingIntervalMs: number;
   /** Terminate a socket that has not answered a ping within this long. */
   wsPongTimeoutMs: number;
+  /** A request's headers and body must arrive within this long; slower clients get 408. */
+  requestTimeoutMs: number;
+  /** The URL users reach the server at (its host is accepted in `Host`); `null` = not set. */
+  publicUrl: string | null;
+  /** More accepted `Host` names (lower case, no port; `.example.com` = it and its subdomains; `*` = any). */
+  allowedHosts: string[];
+  /** Serve the UI's `*.map` source maps (off: 404). */
+  serveSourceMaps: boolean;
 }
 
-type Kind = 'port' | 'host' | 'string' | 'optionalPath' | 'root' | 'logLevel' | 'bytes' | 'count' | 'seconds' | 'millis';
+type Kind =
+  | 'port'
+  | 'host'
+  | 'string'
+  | 'optionalPath'
+  | 'root'
+  | 'logLevel'
+  | 'bytes'
+  | 'count'
+  | 'seconds'
+  | 'millis'
+  | 'url'
+  | 'hostList'
+  | 'boolean';
 
 interface FlagSpec {
   flag: string;
@@ -71,6 +92,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'coalesce-ms', key: 'coalesceMs', kind: 'millis', def: '0', help: 'merge text deltas of one message produced within this many ms into one frame (0 = off)' },
   { flag: 'ws-ping-interval', key: 'wsPingIntervalMs', kind: 'seconds', def: '30', help: 'WebSocket ping interval in seconds' },
   { flag: 'ws-pong-timeout', key: 'wsPongTimeoutMs', kind: 'seconds', def: '10', help: 'terminate a socket with no pong within this many seconds' },
+  { flag: 'request-timeout', key: 'requestTimeoutMs', kind: 'seconds', def: '30', help: 'a request (headers and body) must arrive within this many seconds, else 408' },
+  { flag: 'public-url', key: 'publicUrl', kind: 'url', def: '', help: 'URL users reach the server at, e.g. https://chat.example.com (its host is allowed)' },
+  { flag: 'allowed-hosts', key: 'allowedHosts', kind: 'hostList', def: '', help: 'more Host names to accept, comma-separated (.example.com = subdomains too; * = any)' },
+  { flag: 'serve-source-maps', key: 'serveSourceMaps', kind: 'boolean', def: 'false', help: "serve the UI's source maps (*.map); off: 404" },
 ];
 
 /** `--ws-max-message` → `WEBCHAT_WS_MAX_MESSAGE`. */
@@ -126,6 +151,55 @@ const seconds = z
   .transform((s) => Math.round(Number(s) * 1000))
   .pipe(z.number().int().min(1, 'must be greater than 0').max(2 ** 31 - 1, 'is too large'));
 
+/** One `Host` name as `--allowed-hosts` lists it: a name, an IPv4 address or a bracketed IPv6 one. */
+const HOST_NAME = /^(\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])$/;
+
+const hostList = z
+  .string()
+  .transform((s, ctx) => {
+    const names = s
+      .split(',')
+      .map((n) => n.trim().toLowerCase())
+      .filter((n) => n !== '');
+    for (const n of names) {
+      if (n !== '*' && !HOST_NAME.test(n)) {
+        ctx.addIssue({ code: 'custom', message: `has "${n}", which is not a host name (no scheme, port or path; e.g. chat.example.com or .example.com)` });
+        return z.NEVER;
+      }
+    }
+    return [...new Set(names)];
+  });
+
+const url = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    if (s === '') return null;
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL, e.g. https://chat.example.com' });
+      return z.NEVER;
+    }
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '') {
+      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL, e.g. https://chat.example.com' });
+      return z.NEVER;
+    }
+    return u.href;
+  });
+
+const boolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((s, ctx) => {
+    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+    if (['0', 'false', 'no', 'off'].includes(s)) return false;
+    ctx.addIssue({ code: 'custom', message: 'must be true or false (1/0, yes/no, on/off)' });
+    return z.NEVER;
+  });
+
 const SCHEMAS: Record<Kind, z.ZodType<unknown, string>> = {
   port: intString('').pipe(z.number().max(65535, 'must be a port number 0..65535')),
   host: z.string().trim().min(1, 'must not be empty').regex(/^[A-Za-z0-9.:_%[\]-]+$/, 'must be a host name or IP address'),
@@ -152,10 +226,13 @@ const SCHEMAS: Record<Kind, z.ZodType<unknown, string>> = {
   count: intString('').pipe(z.number().min(1, 'must be at least 1')),
   seconds,
   millis: intString(' of milliseconds').pipe(z.number().max(60_000, 'must be at most 60000')),
+  url,
+  hostList,
+  boolean,
 };
 
 export const HELP_TEXT = (): string => {
-  const rows = FLAGS.map((f) => [`--${f.flag} <value>`, envName(f.flag), f.def === '' ? '(none)' : f.def, f.help]);
+  const rows = FLAGS.map((f) => [f.kind === 'boolean' ? `--${f.flag}` : `--${f.flag} <value>`, envName(f.flag), f.def === '' ? '(none)' : f.def, f.help]);
   const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length));
   const [w0, w1, w2] = [width(0), width(1), width(2)];
   return [
@@ -172,12 +249,13 @@ export const HELP_TEXT = (): string => {
 };
 
 /**
- * Parses flags (`--port 9000` or `--port=9000`) and `WEBCHAT_*` variables. Empty variables
+ * Parses flags (`--port 9000` or `--port=9000`; a boolean flag is set by its name alone) and
+ * `WEBCHAT_*` variables (a boolean one: true/false, 1/0, yes/no, on/off). Empty variables
  * count as unset. Throws `ConfigError` (all problems at once) on unknown flags, missing flag
  * values, positionals or invalid values.
  */
 export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
-  const options = Object.fromEntries(FLAGS.map((f) => [f.flag, { type: 'string' as const }]));
+  const options = Object.fromEntries(FLAGS.map((f) => [f.flag, { type: f.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]));
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
@@ -195,8 +273,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const fromEnv = env[name];
     let raw: string;
     let source: string;
-    if (typeof fromFlag === 'string') {
-      raw = fromFlag;
+    if (typeof fromFlag === 'string' || typeof fromFlag === 'boolean') {
+      raw = String(fromFlag);
       source = `--${f.flag}`;
     } else if (fromEnv !== undefined && fromEnv !== '') {
       raw = fromEnv;

@@ -41,7 +41,7 @@ const CASES: Case[] = [
   { name: 'missing prompt', ...chat({}), status: 400, code: 'missing_prompt' },
   { name: 'blank prompt', ...chat({ prompt: '  \n\t ' }), status: 400, code: 'missing_prompt' },
   { name: 'blank text alias', ...chat({ text: '' }), status: 400, code: 'missing_prompt' },
-  { name: 'no body at all', method: 'POST', url: '/chat', status: 400, code: 'missing_prompt' },
+  { name: 'no body at all', method: 'POST', url: '/chat', status: 415, code: 'unsupported_media_type' },
   { name: 'prompt over max-prompt-chars', ...chat({ prompt: 'x'.repeat(21) }), status: 400, code: 'bad_request' },
   { name: 'conv_id not matching the pattern', ...chat({ prompt: 'hi', conv_id: 'bad id!' }), status: 400, code: 'bad_request' },
   { name: 'conv_id too long', ...chat({ prompt: 'hi', conv_id: 'a'.repeat(129) }), status: 400, code: 'bad_request' },
@@ -151,6 +151,20 @@ const CASES: Case[] = [
   },
   { name: 'POST on /healthz', method: 'POST', url: '/healthz', status: 405, code: 'method_not_allowed' },
   { name: 'unknown API route', method: 'GET', url: '/api/nope', status: 404, code: 'not_found' },
+  { name: 'bad percent-encoding in a path parameter', method: 'GET', url: '/api/conversations/%FF', status: 400, code: 'bad_request' },
+  { name: 'overlong UTF-8 in the path', method: 'GET', url: '/%c0%ae%c0%ae/etc/passwd', status: 400, code: 'bad_request' },
+  { name: 'path parameter over 1024 characters', method: 'GET', url: `/api/conversations/${'a'.repeat(1100)}`, status: 414, code: 'uri_too_long' },
+  { name: 'POST without a JSON content type', method: 'POST', url: '/api/conversations/c1/cancel', status: 415, code: 'unsupported_media_type' },
+  {
+    name: 'PUT with text/plain',
+    method: 'PUT',
+    url: '/api/conversations/c1/step-mode',
+    body: '{"enabled":true}',
+    headers: { 'content-type': 'text/plain' },
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  { name: 'foreign Host', method: 'GET', url: '/api/conversations', headers: { host: 'evil.example' }, status: 403, code: 'forbidden' },
   { name: 'unknown route, POST', method: 'POST', url: '/nope', body: '{}', headers: json, status: 404, code: 'not_found' },
 ];
 
@@ -167,6 +181,37 @@ describe('bad-input table (protocol.md "Errors")', () => {
     expect(body.error.code).toBe(c.code);
     expect(body.error.message).not.toBe('');
     expect(t.service.mutatingCalls()).toEqual([]);
+  });
+
+  it('every id the conv_id pattern accepts reaches the conversation routes (128 characters, all allowed characters)', async () => {
+    t = testApp();
+    const id = `${'a'.repeat(60)}${'Z'.repeat(60)}_-09xyzw`;
+    expect(id).toHaveLength(128);
+    const pause = 'p'.repeat(256);
+    const routes: [Case['method'], string, unknown][] = [
+      ['GET', '', undefined],
+      ['DELETE', '', undefined],
+      ['POST', '/cancel', {}],
+      ['GET', '/events', undefined],
+      ['GET', '/turns', undefined],
+      ['PUT', '/step-mode', { enabled: true }],
+      ['POST', `/pauses/${pause}`, { action: 'continue' }],
+    ];
+    for (const [method, sub, payload] of routes) {
+      const res = await t.app.inject({ method, url: `/api/conversations/${id}${sub}`, payload: payload as object | undefined });
+      expect([method, sub, res.statusCode]).toEqual([method, sub, method === 'DELETE' ? 204 : 200]);
+    }
+    const called = t.service.calls.filter((c) => c.method !== 'resolveProfileSlug' && c.method !== 'listProfiles');
+    expect(called.map((c) => [c.method, c.args[0]])).toEqual([
+      ['getConversation', id],
+      ['deleteConversation', id],
+      ['cancel', id],
+      ['readEvents', id],
+      ['getTurns', id],
+      ['setStepMode', id],
+      ['resolvePause', id],
+    ]);
+    expect(called.at(-1)!.args[1]).toBe(pause);
   });
 
   it('405 carries an Allow header listing the methods of the path', async () => {
@@ -308,7 +353,7 @@ describe('body limit on a real socket (no buffering of the whole body)', () => {
     t = testApp({ argv: ['--body-limit', '1KiB'] });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
-    const head = 'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n';
+    const head = 'POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n';
     const res = await rawRequest(port, head, '{"prompt":"');
     expect(res).toMatch(/^HTTP\/1\.1 413/);
     expect(res).toContain('"payload_too_large"');
@@ -319,7 +364,7 @@ describe('body limit on a real socket (no buffering of the whole body)', () => {
     t = testApp({ argv: ['--body-limit', '1KiB'] });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
-    const head = 'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const head = 'POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
     const chunk = 'x'.repeat(2048);
     // The terminating zero-length chunk is never sent: the server must answer without it.
     const res = await rawRequest(port, head, `${chunk.length.toString(16)}\r\n${chunk}\r\n`);

@@ -5,8 +5,9 @@ import { isWebchatError, WebchatError } from '../webchat/webchat-error';
 
 /**
  * The one error shape of protocol.md: `{"error":{"code","message","details"}}`, always
- * `application/json`. Every refusal of the HTTP layer goes through `errorHandler` or
- * `notFoundHandler` below.
+ * `application/json`. Every refusal of the HTTP layer goes through `errorHandler` (also the
+ * router's `frameworkErrors`) or `notFoundHandler` below; what Node answers before Fastify
+ * (parser errors, timeouts, refused upgrades) goes through `raw-response.ts`.
  */
 
 export const errorBody = (code: string, message: string, details: Record<string, unknown> | null = null): ErrorBody => ({
@@ -41,7 +42,8 @@ const FASTIFY_CODES: Record<string, [HttpErrorCode, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 'request body is over the limit'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'request body must be application/json'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['bad_request', 'request body length does not match Content-Length'],
-  FST_ERR_BAD_URL: ['bad_request', 'malformed URL'],
+  FST_ERR_BAD_URL: ['bad_request', 'malformed URL (bad percent-encoding)'],
+  FST_ERR_MAX_PARAM_LENGTH: ['uri_too_long', 'a path segment is too long'],
   FST_ERR_ASYNC_CONSTRAINT: ['bad_request', 'bad request'],
   FST_ERR_VALIDATION: ['bad_request', 'invalid request'],
 };
@@ -53,9 +55,13 @@ const STATUS_CODES: Record<number, HttpErrorCode> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
+  417: 'expectation_failed',
   429: 'rate_limited',
+  431: 'headers_too_large',
   503: 'not_ready',
 };
 
@@ -99,7 +105,8 @@ export type SpaFallback = (request: FastifyRequest, reply: FastifyReply) => bool
 export function notFoundHandler(spaFallback: SpaFallback | null) {
   return function handle(request: FastifyRequest, reply: FastifyReply) {
     if (spaFallback && spaFallback(request, reply)) return reply;
-    const path = request.url.split('?')[0];
-    return sendError(reply, 'not_found', `no route ${request.method} ${path}`, null);
+    const path = request.url.split('?')[0]!;
+    const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+    return sendError(reply, 'not_found', `no route ${request.method} ${shown}`, null);
   };
 }

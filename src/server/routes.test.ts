@@ -154,7 +154,7 @@ describe('conversation routes call the service with parsed input', () => {
     expect([del.statusCode, del.body]).toEqual([204, '']);
     expect(lastCall('deleteConversation')).toEqual(['c1', null]);
 
-    expect((await inj('POST', '/api/conversations/c1/cancel')).json()).toEqual({ status: 'not_running' });
+    expect((await inj('POST', '/api/conversations/c1/cancel', {})).json()).toEqual({ status: 'not_running' });
     expect(lastCall('cancel')).toEqual(['c1', { inferenceId: null, clearQueue: false }, null]);
     await inj('POST', '/api/conversations/c1/cancel', { inference_id: 'i1', clear_queue: true });
     expect(lastCall('cancel')).toEqual(['c1', { inferenceId: 'i1', clearQueue: true }, null]);
@@ -239,7 +239,9 @@ describe('UI', () => {
     dir = mkdtempSync(join(tmpdir(), 'webchat-ui-'));
     mkdirSync(join(dir, 'assets'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>app</title>');
-    writeFileSync(join(dir, 'assets', 'app-123.js'), 'console.log(1)');
+    writeFileSync(join(dir, 'assets', 'app-123.js'), 'console.log(1)\n//# sourceMappingURL=app-123.js.map');
+    writeFileSync(join(dir, 'assets', 'app-123.js.map'), '{"version":3,"sources":["secret.ts"]}');
+    writeFileSync(join(dir, 'top.js.map'), '{"version":3}');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -270,6 +272,24 @@ describe('UI', () => {
     expect([redirect.statusCode, redirect.headers.location]).toEqual([301, '/x/']);
     expect((await t.app.inject({ method: 'GET', url: '/assets/app-123.js' })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'GET', url: '/', headers: { accept: 'text/html' } })).statusCode).toBe(404);
+  });
+
+  it('source maps are not served by default: JSON 404, whatever the spelling', async () => {
+    t = testApp({ uiDir: dir });
+    for (const url of ['/assets/app-123.js.map', '/assets/APP-123.JS.MAP', '/assets/app-123.js.%6Dap', '/top.js.map', '/assets/./app-123.js.map']) {
+      const res = await t.app.inject({ method: 'GET', url, headers: { accept: '*/*' } });
+      expect([url, res.statusCode, ErrorBody.parse(res.json()).error.code]).toEqual([url, 404, 'not_found']);
+      expect(res.body).not.toContain('secret.ts');
+    }
+    const head = await t.app.inject({ method: 'HEAD', url: '/assets/app-123.js.map' });
+    expect(head.statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: '/assets/app-123.js' })).statusCode).toBe(200);
+  });
+
+  it('--serve-source-maps serves them', async () => {
+    t = testApp({ uiDir: dir, argv: ['--serve-source-maps'] });
+    const res = await t.app.inject({ method: 'GET', url: '/assets/app-123.js.map' });
+    expect([res.statusCode, res.body]).toEqual([200, '{"version":3,"sources":["secret.ts"]}']);
   });
 
   it('without web/dist, / says the UI is not built and how to build it', async () => {

@@ -1,13 +1,14 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { CLOSE_CODES, HTTP_ERRORS, type HttpErrorCode } from '../protocol/errors';
+import { CLOSE_CODES, type HttpErrorCode } from '../protocol/errors';
 import { CONV_ID_PATTERN } from '../protocol/ids';
 import type { ChatService } from '../webchat/chat-service';
 import { isWebchatError } from '../webchat/webchat-error';
-import { errorBody } from './http-errors';
+import type { HostCheck, OriginCheck } from './host-check';
 import type { Metrics } from './metrics';
+import { writeRawError } from './raw-response';
 
 /**
  * `GET <root>/ws?conv_id=…[&since=N&epoch=E]` (protocol.md "WebSocket /ws"). Bad query → a plain
@@ -25,6 +26,10 @@ export interface WsUpgradeOptions {
   maxMessageBytes: number;
   pingIntervalMs: number;
   pongTimeoutMs: number;
+  /** The `Host` check of the HTTP routes, applied before any upgrade (default: none). */
+  hostCheck?: HostCheck;
+  /** The same list for a browser's `Origin` (default: none). */
+  originCheck?: OriginCheck;
   /** Auth seam: the principal of an upgrade request (checked before the upgrade). */
   principalOf?: (req: IncomingMessage) => string | null;
 }
@@ -69,21 +74,8 @@ export function parseUpgradeQuery(params: URLSearchParams): UpgradeQuery {
 }
 
 /** Writes a complete HTTP error response on a not-upgraded socket and closes it. */
-function refuse(socket: Duplex, code: HttpErrorCode, message: string, details: Record<string, unknown> | null) {
-  const status = HTTP_ERRORS[code];
-  const body = JSON.stringify(errorBody(code, message, details));
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
+const refuse = (socket: Duplex, code: HttpErrorCode, message: string, details: Record<string, unknown> | null) =>
+  writeRawError(socket, code, message, details);
 
 /** The close code for a refusal of `attachSocket`. */
 const closeCodeFor = (err: unknown): number => {
@@ -104,6 +96,12 @@ export function attachWebSocket(server: Server, opts: WsUpgradeOptions): WsUpgra
   const { service, metrics, logger } = opts;
   const path = `${opts.root}/ws`;
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes, clientTracking: true });
+  // A handshake ws refuses (method, Sec-WebSocket-Key/Version/Protocol/Extensions headers) is
+  // answered in the error shape too, not ws's text/html one.
+  wss.on('wsClientError', (err: Error, socket: Duplex, req: IncomingMessage) => {
+    const code: HttpErrorCode = req.method !== 'GET' ? 'method_not_allowed' : 'bad_request';
+    refuse(socket, code, `WebSocket handshake refused: ${err.message}`, null);
+  });
   let closing = false;
 
   const onConnection = (ws: WebSocket, convId: string, since: number | null, epoch: string | null, principal: string | null) => {
@@ -162,6 +160,8 @@ export function attachWebSocket(server: Server, opts: WsUpgradeOptions): WsUpgra
     } catch {
       return refuse(socket, 'bad_request', 'malformed URL', null);
     }
+    const hostRefusal = opts.hostCheck?.(req.headers.host) ?? opts.originCheck?.(req.headers.origin);
+    if (hostRefusal) return refuse(socket, hostRefusal.code, hostRefusal.message, hostRefusal.details);
     if (url.pathname !== path) return refuse(socket, 'not_found', `no WebSocket endpoint at ${url.pathname}`, null);
     if (closing) return refuse(socket, 'not_ready', 'server is shutting down', null);
     const q = parseUpgradeQuery(url.searchParams);

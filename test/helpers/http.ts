@@ -44,8 +44,9 @@ export class Api {
   get<T = any>(path: string, headers?: Record<string, string>) {
     return this.request<T>('GET', path, { headers });
   }
-  post<T = any>(path: string, json?: unknown, headers?: Record<string, string>) {
-    return this.request<T>('POST', path, json === undefined ? { headers } : { json, headers });
+  /** A JSON POST; with no `json`, an empty object (writes must be `application/json`). */
+  post<T = any>(path: string, json: unknown = {}, headers?: Record<string, string>) {
+    return this.request<T>('POST', path, { json, headers });
   }
   del<T = any>(path: string) {
     return this.request<T>('DELETE', path);

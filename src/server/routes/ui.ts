@@ -19,6 +19,8 @@ const NOT_UI = /^\/(api|assets|ws|chat|healthz|readyz|metrics)(\/|$)/;
 export interface UiOptions {
   root: string;
   uiDir: string;
+  /** Serve `*.map` source maps (`--serve-source-maps`); off: they are 404 like unknown files. */
+  serveSourceMaps?: boolean;
 }
 
 export const uiBuilt = (uiDir: string): boolean => existsSync(join(uiDir, 'index.html'));
@@ -69,6 +71,7 @@ export async function uiRoutes(app: FastifyInstance, opts: UiOptions): Promise<v
     prefix: '/',
     wildcard: true,
     decorateReply: false,
+    allowedPath: (pathName) => opts.serveSourceMaps === true || !pathName.toLowerCase().endsWith('.map'),
     setHeaders(reply, filePath) {
       const hashedAsset = filePath.startsWith(join(opts.uiDir, 'assets') + sep);
       reply.header('cache-control', hashedAsset ? 'public, max-age=31536000, immutable' : 'no-cache');
