@@ -40,7 +40,9 @@ export class WebchatService implements ChatService {
     const overrides = input.overrides ?? null;
     if (overrides) {
       for (const k of Object.keys(overrides)) {
-        if (!(OVERRIDE_KEYS as readonly string[]).includes(k) || !profile.allowOverrides.includes(k)) {
+        // step_mode is the same switch as PUT …/step-mode, which every caller of the conversation
+        // may flip: it is always accepted (a new chat's first prompt can start stepped)
+        if (!(OVERRIDE_KEYS as readonly string[]).includes(k) || (k !== 'step_mode' && !profile.allowOverrides.includes(k))) {
           throw new WebchatError('override_not_allowed', `profile "${profile.slug}" does not allow the override "${k}"`, { key: k, allowed: profile.allowOverrides });
         }
       }

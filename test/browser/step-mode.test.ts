@@ -56,7 +56,7 @@ async function newChat(ctx: BrowserContext = context): Promise<{ page: Page; err
   return { page, errors };
 }
 
-/** Switches step mode on from the page (a new chat gets its id first) and waits for the server's `step.mode`. */
+/** Switches step mode on from the page (on a new chat the page keeps it for the first prompt). */
 async function stepModeOn(page: Page): Promise<void> {
   await page.getByTestId('step-mode-toggle').click();
   await page.locator('[data-testid="step-mode-toggle"][aria-checked="true"]').waitFor(LONG);
@@ -93,8 +93,8 @@ describe('step mode in the UI', () => {
   it('pauses before the tool (held call, countdown), Approve runs it, pauses after it, Continue answers', async () => {
     const { page, errors } = await newChat();
     await stepModeOn(page);
-    const convId = await convIdOf(page);
     await sendPrompt(page, 'What is 2+3?');
+    const convId = await convIdOf(page);
     const first = await openCard(page, 'after_inference');
     expect(first.calls).toEqual(['calc {"expression":"2+3"}']);
     expect(first.buttons).toEqual(['Continue', 'Approve', 'Deny', 'Abort']);
@@ -156,6 +156,9 @@ describe('step mode in the UI', () => {
   it('two tabs: a pause resolved in tab A shows resolved in tab B; B acting late (409) is no error', async () => {
     const { page: a, errors: errA } = await newChat();
     await stepModeOn(a);
+    // the new chat's first prompt creates the conversation, already stepped
+    await sendPrompt(a, 'What is 2+3?');
+    const cardA = (await openCard(a, 'after_inference')).card;
     const convId = await convIdOf(a);
     const b = await context.newPage();
     const errB = watchPage(b).errors;
@@ -173,9 +176,6 @@ describe('step mode in the UI', () => {
     });
     await b.goto(`${server.url}/c/${convId}`);
     await b.locator('[data-testid="step-mode-toggle"][aria-checked="true"]').waitFor(LONG);
-
-    await sendPrompt(a, 'What is 2+3?');
-    const cardA = (await openCard(a, 'after_inference')).card;
     const inB = await openCard(b, 'after_inference');
     const cardB = inB.card;
     expect(inB.calls).toEqual(['calc {"expression":"2+3"}']);

@@ -108,10 +108,19 @@ describe('step mode routes', () => {
     await ws.waitType('run.end');
     expect(ws.ofType('run.end')[0]!.data).toMatchObject({ status: 'cancelled', reason: 'pause_abort' });
     expect((await srv.api.get('/api/conversations/sm-3')).json.step_mode).toBe(true);
-    // a profile that does not allow the override refuses it, changing nothing
-    const refused = await srv.api.chat({ prompt: 'x', conv_id: 'sm-4', runtime_key: 'approve', request_overrides: { step_mode: true } });
-    expect([refused.status, refused.json.error.code]).toEqual([400, 'override_not_allowed']);
+    // a profile that does not allow an override refuses it, changing nothing …
+    const refused = await srv.api.chat({ prompt: 'x', conv_id: 'sm-4', runtime_key: 'approve', request_overrides: { step_mode: true, temperature: 0.5 } });
+    expect([refused.status, refused.json.error.code, refused.json.error.details.key]).toEqual([400, 'override_not_allowed', 'temperature']);
     expect((await srv.api.get('/api/conversations/sm-4')).status).toBe(404);
+    // … but step_mode is the same switch as PUT …/step-mode: every profile accepts it, so a new
+    // chat's first prompt can start stepped (the step-mode route 404s before the first prompt)
+    const ws4 = await open('sm-4');
+    const ok = await srv.api.chat({ prompt: 'What is 3+4?', conv_id: 'sm-4', runtime_key: 'approve', request_overrides: { step_mode: true } });
+    expect(ok.status).toBe(200);
+    await ws4.waitType('debugger.pause');
+    expect(ws4.ofType('step.mode').map((f) => f.data.enabled)).toEqual([true]);
+    await srv.api.post(`/api/conversations/sm-4/pauses/${pauseIds(ws4)[0]}`, { action: 'abort' });
+    await ws4.waitType('run.end');
   });
 
   it('step mode and pause routes on an unknown id: 404 conversation_not_found, nothing stored', async () => {

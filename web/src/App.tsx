@@ -60,25 +60,20 @@ export function App() {
 
   useEffect(() => setNotice(null), [convId]);
 
+  /** Step mode chosen on a new chat before its first prompt (the conversation does not exist yet). */
+  const [newChatStep, setNewChatStep] = useState(false);
+  useEffect(() => setNewChatStep(false), [convId]);
+
   const onSend = useCallback(
     (text: string) => {
-      let id = convId;
-      if (!id) {
-        id = newConvId();
-        navigate(id);
-      }
-      sender.send(id, text);
+      if (convId) return sender.send(convId, text);
+      // a new chat: its first prompt creates it, already stepped when the switch was turned on
+      const id = newConvId();
+      navigate(id);
+      sender.send(id, text, newChatStep ? { step_mode: true } : null);
     },
-    [convId, navigate, sender],
+    [convId, navigate, sender, newChatStep],
   );
-
-  /** A new chat gets its id before its first prompt (step mode switched on first). */
-  const ensureConv = useCallback((): string => {
-    if (convId) return convId;
-    const id = newConvId();
-    navigate(id);
-    return id;
-  }, [convId, navigate]);
 
   const onStop = useCallback(() => {
     const r = state.running;
@@ -149,7 +144,7 @@ export function App() {
               <span className="pulse-dot" aria-hidden="true" /> Running
             </span>
           ) : null}
-          {(!convId || view.hydrated) && !gone ? <StepToggle convId={convId} ensureConv={ensureConv} enabled={convId ? state.stepMode : false} onError={setNotice} /> : null}
+          {(!convId || view.hydrated) && !gone ? <StepToggle convId={convId} enabled={convId ? state.stepMode : newChatStep} onLocalToggle={setNewChatStep} onError={setNotice} /> : null}
           {convId ? <ConnectionBadge status={status} /> : null}
         </header>
         {gone ? (

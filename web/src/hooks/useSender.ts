@@ -25,7 +25,7 @@ export function useSender(runtimeKey: string | null, onAccepted: () => void) {
     setPending((ps) => ps.map((p) => (p.localId === localId ? { ...p, ...patch } : p)));
 
   const send = useCallback(
-    (convId: string, text: string) => {
+    (convId: string, text: string, overrides: { step_mode?: boolean } | null = null) => {
       const localId = uuid();
       const idempotencyKey = uuid();
       setPending((ps) => [...ps, { localId, convId, text, status: 'sending', turnId: null, error: null }]);
@@ -33,7 +33,11 @@ export function useSender(runtimeKey: string | null, onAccepted: () => void) {
         const { stream, release } = acquireStream(convId);
         try {
           await stream.waitConnected(4_000);
-          const body = { prompt: text, conv_id: convId, idempotency_key: idempotencyKey, ...(key.current ? { runtime_key: key.current } : {}) };
+          const body = {
+            prompt: text, conv_id: convId, idempotency_key: idempotencyKey,
+            ...(key.current ? { runtime_key: key.current } : {}),
+            ...(overrides ? { request_overrides: overrides } : {}),
+          };
           let res;
           try {
             res = await api.chat(body);
