@@ -73,6 +73,11 @@ export class ReplayServer {
     return this.queue.length;
   }
 
+  /** Drops the fixtures not consumed yet (e.g. a retry the client gave up on before its request arrived); returns how many. */
+  discardPending(): number {
+    return this.queue.splice(0).length;
+  }
+
   /** Resolves when the response to request `index` closed (ended, or the client went away). */
   responseClosed(index: number): Promise<void> {
     const p = this.closed.get(index);
