@@ -120,7 +120,7 @@ describe('delete', () => {
       expect(rowsMentioning(db, marker)).toEqual(rowsMentioning(db, `${marker}-keep`));
       // the kept conversation is intact
       const kept = rowsByConvId(db, keep);
-      for (const t of ['conversations', 'frames', 'runs', 'entities', 'turn_snapshots']) expect(kept[t], t).toBeGreaterThan(0);
+      for (const t of ['conversations', 'log_streams', 'runs', 'entities', 'turn_snapshots']) expect(kept[t], t).toBeGreaterThan(0);
     } finally {
       db.close();
     }

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { moveV1Frames, V2_SQL } from './sqlite-migration-v2';
 import { SchemaTooNewError } from './store';
 
 /**
@@ -17,6 +18,8 @@ interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Data moves that need code, run after `sql` in the same transaction. */
+  run?: (db: Database) => void;
 }
 
 const V1 = `
@@ -157,7 +160,10 @@ CREATE TABLE turn_snapshots (
 );
 `;
 
-const MIGRATIONS: readonly Migration[] = [{ version: 1, description: 'initial schema', sql: V1 }];
+const MIGRATIONS: readonly Migration[] = [
+  { version: 1, description: 'initial schema', sql: V1 },
+  { version: 2, description: 'frame log as an append: chunks in commit order + lazy per-conversation index', sql: V2_SQL, run: moveV1Frames },
+];
 
 /** The newest schema version this code knows. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -196,7 +202,10 @@ export function migrateSchema(db: Database): { from: number; to: number } {
       db.pragma(`application_id = ${APPLICATION_ID}`);
     }
     for (const m of MIGRATIONS) {
-      if (m.version > from) db.exec(m.sql);
+      if (m.version > from) {
+        db.exec(m.sql);
+        m.run?.(db);
+      }
     }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     db.exec('COMMIT');

@@ -16,13 +16,11 @@ const QUEUE_COLUMNS = `conv_id AS convId, turn_id AS turnId, order_key AS orderK
   principal, runtime, accepted_at_ms AS acceptedAtMs`;
 const IDEMPOTENCY_COLUMNS = `principal, key, conv_id AS convId, turn_id AS turnId, prompt_hash AS promptHash,
   created_at_ms AS createdAtMs, ended_at_ms AS endedAtMs`;
-const FRAME_COLUMNS = `conv_id AS convId, seq, epoch, type, entity_id AS entityId, json, created_at_ms AS createdAtMs`;
 const ACTIVITY_ORDER = `ORDER BY last_activity_ms DESC, conv_id DESC LIMIT @limit`;
 const BEFORE = `(last_activity_ms, conv_id) < (@beforeMs, @beforeId)`;
 
-/** Tables that hold rows of one conversation, keyed by `conv_id` (the delete order). */
+/** Tables that hold rows of one conversation, keyed by `conv_id` (the delete order; the log's tables: sqlite-log.ts). */
 export const CONVERSATION_TABLES = [
-  'frames',
   'runs',
   'pauses',
   'queue',
@@ -51,7 +49,6 @@ export function prepareStatements(db: Database) {
         epoch = coalesce(@uEpoch, epoch),
         last_seq = coalesce(@uLastSeq, last_seq)
       WHERE @hasUpdate`),
-    insertFrame: p(`INSERT INTO frames (conv_id, seq, epoch, type, entity_id, json, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`),
     upsertRun: p(`INSERT INTO runs (inference_id, conv_id, turn_id, status, reason, started_at_ms, ended_at_ms, end_seq)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (inference_id) DO UPDATE SET turn_id = excluded.turn_id, status = excluded.status,
@@ -85,10 +82,7 @@ export function prepareStatements(db: Database) {
       `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE principal = @principal AND ${BEFORE} ${ACTIVITY_ORDER}`,
     ),
     isTombstoned: p(`SELECT 1 FROM tombstones WHERE conv_id = ?`).pluck(),
-    readFrames: p(`SELECT ${FRAME_COLUMNS} FROM frames WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
-    maxSeq: p(`SELECT max(seq) FROM frames WHERE conv_id = ?`).pluck(),
     conversationEpoch: p(`SELECT epoch FROM conversations WHERE conv_id = ?`).pluck(),
-    lastFrameEpoch: p(`SELECT epoch FROM frames WHERE conv_id = ? ORDER BY seq DESC LIMIT 1`).pluck(),
     listOpenRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'open' ORDER BY started_at_ms, rowid`),
     getRun: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE inference_id = ? AND conv_id = ?`),
     listRecentRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE conv_id = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`),

@@ -171,7 +171,7 @@ describe('SqliteStore commit atomicity', () => {
     expect(await store.loadProjection('b')).toEqual({ cursor: 0, entities: [] });
     expect(await store.getConversation('a')).toEqual(conversation('a'));
     expect((await store.readFrames('a', 0, 100)).map((f) => f.seq)).toEqual([1, 2, 3]);
-    for (const table of ['conversations', 'frames', 'runs', 'pauses', 'queue', 'idempotency', 'entities', 'projection_cursors']) {
+    for (const table of ['conversations', 'log_streams', 'runs', 'pauses', 'queue', 'idempotency', 'entities', 'projection_cursors']) {
       expect(countRows(path, table, 'b'), table).toBe(0);
     }
   }
@@ -196,7 +196,7 @@ describe('SqliteStore commit atomicity', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(StoreCommitError);
-    expect((err as StoreCommitError).code).toBe('SQLITE_CONSTRAINT_PRIMARYKEY');
+    expect((err as StoreCommitError).code).toBe('seq_conflict');
     expect((err as StoreCommitError).part).toBe('frames');
     expect((err as Error).message).toContain('conv a seq 3');
     await expectNoTraceOfB();

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Block } from '../../inference/turn';
 import { hashBlock, type HashedBlock } from './block-hash';
+import { SeqConflictError, SqliteLog, type SqliteLogOptions } from './sqlite-log';
 import { migrateSchema } from './sqlite-migrations';
 import {
   jsonText,
@@ -36,6 +37,8 @@ export interface SqliteStoreOptions {
   path: string;
   /** How long a statement waits for another connection's lock (default 5000 ms). */
   busyTimeoutMs?: number;
+  /** Index flush policy of the frame log (tests); defaults in sqlite-log.ts. */
+  log?: SqliteLogOptions;
 }
 
 /** Rows deleted per transaction by `expireIdempotency` (keeps each transaction short). */
@@ -48,6 +51,7 @@ interface Transactions {
   saveSnapshot: BetterSqlite3.Transaction<(s: TurnSnapshot, hashed: HashedBlock[]) => void>;
   loadTurns: BetterSqlite3.Transaction<(convId: string) => TurnSnapshot[]>;
   loadProjection: BetterSqlite3.Transaction<(convId: string) => { cursor: number; entities: EntityRow[] }>;
+  readFrames: BetterSqlite3.Transaction<(convId: string, since: number, limit: number) => StoredFrame[]>;
   deleteConversation: BetterSqlite3.Transaction<(convId: string, atMs: number) => void>;
 }
 
@@ -78,9 +82,12 @@ export class SqliteStore implements Store {
   private readonly db: BetterSqlite3.Database;
   private st: Statements | null = null;
   private tx: Transactions | null = null;
+  private log: SqliteLog | null = null;
+  private readonly logOptions: SqliteLogOptions;
 
   constructor(opts: SqliteStoreOptions) {
     this.path = opts.path;
+    this.logOptions = { ...killHooks(), ...opts.log };
     const inMemory = opts.path === ':memory:' || opts.path === '';
     if (!inMemory) mkdirSync(dirname(resolve(opts.path)), { recursive: true });
     this.db = new BetterSqlite3(opts.path);
@@ -96,7 +103,10 @@ export class SqliteStore implements Store {
     migrateSchema(this.db);
     if (!this.st) {
       const st = prepareStatements(this.db);
+      const log = new SqliteLog(this.db, this.logOptions);
+      log.load();
       this.st = st;
+      this.log = log;
       this.tx = {
         commit: this.db.transaction((batch: CommitBatch, snapshotBlocks: HashedBlock[][]) => this.applyBatch(st, batch, snapshotBlocks)),
         saveSnapshot: this.db.transaction((s: TurnSnapshot, hashed: HashedBlock[]) => this.writeSnapshot(st, s, hashed)),
@@ -105,7 +115,9 @@ export class SqliteStore implements Store {
           cursor: (st.getCursor.get(convId) as number | undefined) ?? 0,
           entities: (st.listEntities.all(convId) as EntityDbRow[]).map(toEntity),
         })),
+        readFrames: this.db.transaction((convId: string, since: number, limit: number) => log.read(convId, since, limit)),
         deleteConversation: this.db.transaction((convId: string, atMs: number) => {
+          log.deleteConversation(convId);
           st.deleteOrphanBlocks.run({ convId }); // reads conversation_blocks, so before that table is cleared
           for (const table of CONVERSATION_TABLES) st.deleteFrom[table].run(convId);
           st.insertTombstone.run(convId, atMs);
@@ -126,6 +138,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.st = null;
     this.tx = null;
+    this.log = null;
     if (this.db.open) this.db.close();
   }
 
@@ -134,8 +147,15 @@ export class SqliteStore implements Store {
   async commit(batch: CommitBatch): Promise<void> {
     // hashing the snapshots' blocks is the slow part: outside the transaction
     const snapshotBlocks = (batch.turnSnapshots ?? []).map((s) => s.blocks.map(hashBlock));
-    // IMMEDIATE: take the write lock up front (never upgrade a read lock under contention).
-    this.transactions().commit.immediate(batch, snapshotBlocks);
+    const tx = this.transactions();
+    try {
+      // IMMEDIATE: take the write lock up front (never upgrade a read lock under contention).
+      tx.commit.immediate(batch, snapshotBlocks);
+    } catch (err) {
+      this.log!.reset(); // the log's in-memory index may hold chunks of the rolled-back commit
+      throw err;
+    }
+    this.log!.committed();
   }
 
   private applyBatch(st: Statements, b: CommitBatch, snapshotBlocks: HashedBlock[][]): void {
@@ -169,10 +189,12 @@ export class SqliteStore implements Store {
         });
       }
       part = 'frames';
-      const insertFrame = st.insertFrame;
-      for (i = 0; i < b.frames.length; i++) {
-        const f = b.frames[i]!;
-        insertFrame.run(f.convId, f.seq, f.epoch, f.type, f.entityId, f.json, f.createdAtMs);
+      i = 0;
+      try {
+        this.log!.append(b.frames);
+      } catch (err) {
+        if (err instanceof SeqConflictError) i = err.index;
+        throw err;
       }
       part = 'runs';
       for (i = 0; i < b.runs.length; i++) {
@@ -257,15 +279,14 @@ export class SqliteStore implements Store {
   async readFrames(convId: string, since: number, limit: number): Promise<StoredFrame[]> {
     const n = Math.max(0, Math.floor(limit));
     if (n === 0) return [];
-    return this.statements().readFrames.all(convId, since, n) as StoredFrame[];
+    return this.transactions().readFrames(convId, since, n); // one read transaction: index and chunks agree
   }
 
   async logHead(convId: string): Promise<{ lastSeq: number; epoch: string | null }> {
     const st = this.statements();
-    const lastSeq = (st.maxSeq.get(convId) as number | null) ?? 0;
-    let epoch = (st.conversationEpoch.get(convId) as string | undefined) ?? null;
-    if (epoch === null && lastSeq > 0) epoch = (st.lastFrameEpoch.get(convId) as string | undefined) ?? null;
-    return { lastSeq, epoch };
+    const head = this.log!.head(convId);
+    const epoch = (st.conversationEpoch.get(convId) as string | undefined) ?? head.epoch;
+    return { lastSeq: head.lastSeq, epoch };
   }
 
   async listOpenRuns(): Promise<RunRow[]> {
@@ -345,7 +366,13 @@ export class SqliteStore implements Store {
 
   /** Removes every row of the conversation, and the blocks no other conversation references. */
   async deleteConversation(convId: string, atMs: number): Promise<void> {
-    this.transactions().deleteConversation.immediate(convId, atMs);
+    try {
+      this.transactions().deleteConversation.immediate(convId, atMs);
+    } catch (err) {
+      this.log!.reset();
+      throw err;
+    }
+    this.log!.committed();
   }
 
   /** Deletes in chunks of EXPIRE_CHUNK rows, one short transaction each. */
@@ -395,4 +422,21 @@ function describeItem(b: CommitBatch, part: CommitPart, i: number): string {
     case 'turnSnapshots':
       return `#${i} (conv ${b.turnSnapshots[i]?.convId} turn ${b.turnSnapshots[i]?.turnId} ${b.turnSnapshots[i]?.phase})`;
   }
+}
+
+/**
+ * TEST-ONLY crash hook: with WEBCHAT_TEST_KILL_AT_INDEX_FLUSH=N the process kills itself with
+ * SIGKILL inside the commit transaction of its Nth log index flush (index rows written, not yet
+ * committed), so a kill -9 test hits that instant deterministically. Production never sets it.
+ */
+function killHooks(): SqliteLogOptions {
+  const n = Number(process.env.WEBCHAT_TEST_KILL_AT_INDEX_FLUSH ?? '');
+  if (!Number.isInteger(n) || n <= 0) return {};
+  const flushChunks = Number(process.env.WEBCHAT_TEST_INDEX_FLUSH_CHUNKS ?? '');
+  return {
+    ...(Number.isInteger(flushChunks) && flushChunks > 0 ? { indexFlushChunks: flushChunks } : {}),
+    onIndexFlush: (count) => {
+      if (count >= n) process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }
