@@ -6,13 +6,15 @@ import type { StoredFrame } from './store';
  * The frame log of the SQLite store, shaped like what it is: an append.
  *
  * Layout (schema v2, sqlite-migrations.ts):
- * - `log_chunks (chunk_id INTEGER PRIMARY KEY AUTOINCREMENT, stream_no, first_seq, last_seq, body)`:
+ * - `log_chunks (chunk_id INTEGER PRIMARY KEY, stream_no, first_seq, last_seq, body)`:
  *   one row per conversation per group commit (split at 256 frames / 64 KiB), its frames
  *   encoded by frame-chunk-codec.ts. chunk_id is commit order, so every commit appends to the
  *   right edge of ONE B-tree and writes about its frames' own bytes, however many
  *   conversations stream at once (a B-tree clustered by (conv_id, seq) dirtied one page per
- *   streaming conversation per commit). AUTOINCREMENT: an id is never reused, even after a
- *   delete removed the newest chunks (the index high-water below relies on that).
+ *   streaming conversation per commit). An id is never reused, even after a delete removed
+ *   the newest chunks (the index high-water below relies on that): ids are assigned here, above
+ *   `log_meta.chunk_floor`, which a delete raises to the highest id it saw (AUTOINCREMENT
+ *   would write its sqlite_sequence page in every commit).
  * - `log_streams (stream_no, conv_id, epoch)`: a conversation's (conv_id, epoch) interned to a
  *   small integer, so chunks and index rows carry neither the conversation id nor the epoch.
  * - `log_index (stream_no, last_seq) → first_seq, chunk_id`: where a stream's chunks are, in seq
@@ -84,6 +86,7 @@ interface LogStream {
 }
 
 const HIGH_WATER_KEY = 'indexed_through';
+const CHUNK_FLOOR_KEY = 'chunk_floor';
 
 function prepare(db: Database) {
   const p = (sql: string): Statement => db.prepare(sql);
@@ -91,14 +94,16 @@ function prepare(db: Database) {
     dataVersion: p(`PRAGMA data_version`).pluck(),
     highWater: p(`SELECT value FROM log_meta WHERE key = '${HIGH_WATER_KEY}'`).pluck(),
     setHighWater: p(`INSERT INTO log_meta (key, value) VALUES ('${HIGH_WATER_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
-    maxChunkId: p(`SELECT max(chunk_id) FROM log_chunks`).pluck(),
+    maxChunkId: p(`SELECT max(coalesce((SELECT max(chunk_id) FROM log_chunks), 0),
+      coalesce((SELECT value FROM log_meta WHERE key = '${CHUNK_FLOOR_KEY}'), 0))`).pluck(),
+    setChunkFloor: p(`INSERT INTO log_meta (key, value) VALUES ('${CHUNK_FLOOR_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     tailScan: p(`SELECT chunk_id AS chunkId, stream_no AS streamNo, first_seq AS firstSeq, last_seq AS lastSeq
       FROM log_chunks WHERE chunk_id > ? ORDER BY chunk_id`),
     streamsOf: p(`SELECT stream_no AS no, epoch FROM log_streams WHERE conv_id = ? ORDER BY stream_no`),
     convOfStream: p(`SELECT conv_id FROM log_streams WHERE stream_no = ?`).pluck(),
     indexedHead: p(`SELECT max(last_seq) FROM log_index WHERE stream_no = ?`).pluck(),
     insertStream: p(`INSERT INTO log_streams (conv_id, epoch) VALUES (?, ?)`),
-    insertChunk: p(`INSERT INTO log_chunks (stream_no, first_seq, last_seq, body) VALUES (?, ?, ?, ?)`),
+    insertChunk: p(`INSERT INTO log_chunks (chunk_id, stream_no, first_seq, last_seq, body) VALUES (?, ?, ?, ?, ?)`),
     insertIndex: p(`INSERT INTO log_index (stream_no, last_seq, first_seq, chunk_id) VALUES (?, ?, ?, ?)`),
     indexedChunks: p(`SELECT i.first_seq AS firstSeq, i.last_seq AS lastSeq, c.body AS body
       FROM log_index i CROSS JOIN log_chunks c ON c.chunk_id = i.chunk_id
@@ -143,7 +148,7 @@ export class SqliteLog {
     this.tailed = new Map();
     const st = this.st;
     this.dataVersion = st.dataVersion.get() as number;
-    this.maxChunkId = (st.maxChunkId.get() as number | null) ?? 0;
+    this.maxChunkId = st.maxChunkId.get() as number;
     const from = (st.highWater.get() as number | undefined) ?? 0;
     for (const r of st.tailScan.all(from) as (ChunkRef & { streamNo: number })[]) {
       let s = this.byNo.get(r.streamNo);
@@ -246,7 +251,8 @@ export class SqliteLog {
     }
     const part: StoredFrame[] = new Array<StoredFrame>(to - from);
     for (let k = from; k < to; k++) part[k - from] = frames[idx[k]!]!;
-    const chunkId = Number(this.st.insertChunk.run(s.no, first.seq, last.seq, encodeChunk(part)).lastInsertRowid);
+    const chunkId = this.maxChunkId + 1;
+    this.st.insertChunk.run(chunkId, s.no, first.seq, last.seq, encodeChunk(part));
     this.maxChunkId = chunkId;
     this.addTail(s, { chunkId, firstSeq: first.seq, lastSeq: last.seq });
     return s;
@@ -284,7 +290,9 @@ export class SqliteLog {
   /** Deletes every chunk, index row and stream of the conversation (inside a transaction). */
   deleteConversation(convId: string): void {
     this.sync();
-    for (const s of this.conv(convId)) {
+    const streams = this.conv(convId);
+    if (streams.length) this.st.setChunkFloor.run(this.maxChunkId); // its ids are never reused
+    for (const s of streams) {
       this.st.deleteIndexedChunks.run(s.no);
       for (const r of s.tail) this.st.deleteChunk.run(r.chunkId);
       this.st.deleteIndex.run(s.no);

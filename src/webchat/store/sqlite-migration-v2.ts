@@ -22,7 +22,7 @@ CREATE TABLE log_streams (
 );
 -- The log: appended in commit order (one row per conversation per commit).
 CREATE TABLE log_chunks (
-  chunk_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+  chunk_id  INTEGER PRIMARY KEY,
   stream_no INTEGER NOT NULL,
   first_seq INTEGER NOT NULL,
   last_seq  INTEGER NOT NULL,
