@@ -18,8 +18,10 @@ interface PendingEntry extends LogEntry {
   createdAtMs: number;
 }
 
-/** Longest a conversation's head row and projection wait for their write (see `contribute`). */
+/** Longest a conversation's head row waits for its write (see `contribute`). */
 const HEAD_PERSIST_MS = 200;
+/** Longest its projection waits (see `contribute`): the log replays whatever it lags. */
+const PROJECTION_PERSIST_MS = 5000;
 
 export type LogListener = (entries: readonly LogEntry[]) => void;
 
@@ -63,9 +65,13 @@ export class ConversationLog implements CommitParticipant {
   private readonly hotMax: number;
   private readonly listeners = new Set<LogListener>();
   private waiters: { seq: number; resolve: () => void }[] = [];
-  /** When the head row and projection were last written (0: never, the next batch creates the row). */
+  /** When the head row was last written (0: never, the next batch creates the row). */
   private headWrittenAtMs = 0;
   private writtenFields = '';
+  /** seq and activity time the written head row holds. */
+  private writtenHead = '';
+  /** When the projection was last written. */
+  private projectionWrittenAtMs = 0;
   /** Rows held back for a later batch (see `contribute`). */
   private rowsHeld = false;
   readonly projection: TimelineProjection;
@@ -178,34 +184,47 @@ export class ConversationLog implements CommitParticipant {
   contribute(batch: CommitBatch, atMs: number): void {
     const row = this.o.row();
     const fields = `${row.title}\u0000${row.stepMode}\u0000${row.busyPolicy}\u0000${row.runtimeKey}`;
-    // While the conversation is busy, its head row (lastSeq, lastActivityMs) and its projection
-    // are written at most every HEAD_PERSIST_MS, and within HEAD_PERSIST_MS after its last
-    // batch (`defer`), always on flush. Rewriting both in every group commit made a long stream
-    // quadratic (a streaming message's entity holds its whole text) and made 1000 concurrent
-    // conversations write 1000 rows per commit (bench: fanout, concurrent). The first batch
-    // always creates the row, and a changed title / step mode / policy / runtime is written at
-    // once. The persisted projection cursor may lag the log: loading replays the log from that
-    // cursor, so the timeline stays exact (the head's lastSeq is read from the frames).
-    if (!this.o.committer.flushing && fields === this.writtenFields && atMs - this.headWrittenAtMs < HEAD_PERSIST_MS) {
-      this.holdRows(HEAD_PERSIST_MS - (atMs - this.headWrittenAtMs));
-      return;
-    }
-    this.rowsHeld = false;
-    this.headWrittenAtMs = atMs;
-    this.writtenFields = fields;
     const head = { lastSeq: this.lastAssigned, lastActivityMs: this.lastActivityMs };
-    batch.conversations.push({
-      convId: this.convId,
-      create: { ...row, ...head, epoch: this.epoch },
-      update: { ...head, title: row.title, stepMode: row.stepMode, busyPolicy: row.busyPolicy, runtimeKey: row.runtimeKey },
-    });
-    const p = this.projection.takeDirty(atMs);
-    if (p) batch.projections.push({ convId: this.convId, ...p });
+    const headKey = `${head.lastSeq}:${head.lastActivityMs}`;
+    // While the conversation is busy, its head row (lastSeq, lastActivityMs) is written at most
+    // every HEAD_PERSIST_MS and its projection at most every PROJECTION_PERSIST_MS; what is
+    // held back is written by a later batch (`defer`), and always on flush. Rewriting both in
+    // every group commit made a long stream quadratic (a streaming message's entity holds its
+    // whole text) and made 1000 concurrent conversations write 1000 rows per commit: with the
+    // log an append, the projection's rewrites were most of the bytes the store wrote (bench:
+    // concurrent). The first batch always creates the row, and a changed title / step mode /
+    // policy / runtime is written at once. The persisted projection cursor may lag the log:
+    // loading replays the log from that cursor, so the timeline stays exact (the head's
+    // lastSeq is read from the log).
+    const flushing = this.o.committer.flushing;
+    const first = this.headWrittenAtMs === 0;
+    if (flushing || first || fields !== this.writtenFields || (headKey !== this.writtenHead && atMs - this.headWrittenAtMs >= HEAD_PERSIST_MS)) {
+      this.headWrittenAtMs = atMs;
+      this.writtenFields = fields;
+      this.writtenHead = headKey;
+      batch.conversations.push({
+        convId: this.convId,
+        create: { ...row, ...head, epoch: this.epoch },
+        update: { ...head, title: row.title, stepMode: row.stepMode, busyPolicy: row.busyPolicy, runtimeKey: row.runtimeKey },
+      });
+    }
+    if (flushing || first || atMs - this.projectionWrittenAtMs >= PROJECTION_PERSIST_MS) {
+      const p = this.projection.takeDirty(atMs);
+      if (p) {
+        batch.projections.push({ convId: this.convId, ...p });
+        this.projectionWrittenAtMs = atMs;
+      }
+    }
+    this.holdRows(atMs);
   }
 
-  private holdRows(ms: number): void {
-    this.rowsHeld = true;
-    this.o.committer.defer(this, ms);
+  /** Defers this log to the batch in which its held-back rows fall due (if any are held). */
+  private holdRows(atMs: number): void {
+    let dueMs = Infinity;
+    if (`${this.lastAssigned}:${this.lastActivityMs}` !== this.writtenHead) dueMs = this.headWrittenAtMs + HEAD_PERSIST_MS - atMs;
+    if (this.projection.hasDirty) dueMs = Math.min(dueMs, this.projectionWrittenAtMs + PROJECTION_PERSIST_MS - atMs);
+    this.rowsHeld = dueMs !== Infinity;
+    if (this.rowsHeld) this.o.committer.defer(this, Math.max(1, dueMs));
   }
 
   committed(upToSeq: number): void {
@@ -234,7 +253,7 @@ export class ConversationLog implements CommitParticipant {
     // the projection advanced: persist it with a later batch (within this flush, if one runs:
     // nothing may be left for a timer once the store is closed)
     if (this.o.committer.flushing) this.o.committer.touch(this);
-    else this.holdRows(Math.max(1, HEAD_PERSIST_MS - (Date.now() - this.headWrittenAtMs)));
+    else this.holdRows(Date.now());
   }
 
   /** Resolves once `seq` is committed (durable and visible). */

@@ -167,6 +167,11 @@ export class TimelineProjection {
     }
   }
 
+  /** True when `takeDirty` has something to hand over. */
+  get hasDirty(): boolean {
+    return this.dirty.size > 0 || this.viewDirty || this.persistedVersion !== this.version;
+  }
+
   /** Entities changed since the last call (and the conversation view), for the committer. */
   takeDirty(atMs: number): { cursor: number; upserts: EntityRow[] } | null {
     if (this.dirty.size === 0 && !this.viewDirty && this.persistedVersion === this.version) return null;
