@@ -100,23 +100,23 @@ export interface ChildServer {
   stop(): Promise<number | null>;
 }
 
-/** Environment of a child server: no provider keys, silent logs. */
-function childEnv(): NodeJS.ProcessEnv {
+/** Environment of a child server: no provider keys, silent logs, plus `extra` (test hooks). */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(OPENAI|ANTHROPIC|GEMINI|GOOGLE)_/.test(k) || k.startsWith('WEBCHAT_')) continue;
     env[k] = v;
   }
   env.WEBCHAT_LOG_LEVEL = 'silent';
-  return env;
+  return { ...env, ...extra };
 }
 
 /** Starts `node bin/moments-webchat.mjs serve --port 0 --db <db> …` and waits for its listening line. */
-export function spawnServer(opts: { db: string; profilesPath?: string; args?: string[]; timeoutMs?: number }): Promise<ChildServer> {
+export function spawnServer(opts: { db: string; profilesPath?: string; args?: string[]; timeoutMs?: number; env?: Record<string, string> }): Promise<ChildServer> {
   const args = [join(REPO_ROOT, 'bin/moments-webchat.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1', '--db', opts.db];
   if (opts.profilesPath) args.push('--profiles', opts.profilesPath);
   args.push(...(opts.args ?? []));
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += String(d)));

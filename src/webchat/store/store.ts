@@ -6,6 +6,39 @@ import type { BusyPolicy } from '../../protocol/http';
  * (SQLite embedded default; PostgreSQL for scale-out). Every method is async so an engine may
  * be remote; the SQLite engine answers synchronously underneath (better-sqlite3) and keeps each
  * transaction to a few milliseconds.
+ *
+ * ## The commit shape (what every engine implements the same way)
+ *
+ * Writes arrive through `commit(batch)` only (turn snapshots and deletes aside): the group
+ * committer (group-committer.ts) gathers, for a window of a few milliseconds, the frames of
+ * EVERY conversation this process owns plus the rows that must become durable with them, and
+ * hands them over as one `CommitBatch`. Commits are serial (the next batch is built while one
+ * commits, never committed concurrently), so commit order is seq order per conversation.
+ *
+ * An engine must guarantee, for each `commit`:
+ * - **One transaction, all or nothing.** Every part of the batch becomes durable and visible to
+ *   readers together, or nothing does (then it throws; the committer retries the same batch,
+ *   and nothing new becomes visible meanwhile: D2). After it resolves, a crash of the process
+ *   loses none of it.
+ * - **Batched writes.** The cost must not be one round trip or one random page per frame:
+ *   frames go in as few statements as the engine allows (SQLite: one chunk row per
+ *   conversation per commit, appended in commit order — sqlite-log.ts; PostgreSQL: multi-row
+ *   INSERT / COPY of the batch's frames, one statement per table), and the other parts as
+ *   multi-row upserts.
+ * - **Seq is append-only per conversation.** A frame whose seq is not above its conversation's
+ *   committed head (or repeats one in the batch) fails the whole commit with code
+ *   `seq_conflict`; so no seq is ever stored twice, whatever a caller or a second owner does.
+ *   In scale-out the same transaction also checks the owner's fencing token (runtime.md
+ *   "Scale-out").
+ * - **Run and pause rows are the compare-and-set's result (D5).** The caller decided the CAS
+ *   in memory before appending; `runs` and `pauses` are written in the same transaction as the
+ *   frame that changed them, so the stored state never disagrees with the log.
+ * - **Reads see committed data only**: `readFrames(convId, since, limit)` returns exactly the
+ *   committed frames above `since`, ascending, byte-identical JSON, from any connection.
+ *
+ * Rows beside the frames may lag the log (the conversation head row, the projection: the
+ * caller writes them at most every few seconds while a conversation streams); loading replays
+ * the log from the projection cursor, and `logHead` reads the head from the log itself.
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -19,7 +52,8 @@ export interface Store {
   /**
    * Commits one group-commit batch in ONE transaction: frames of any number of conversations
    * plus everything that must become durable together with them (conversation rows, run and
-   * pause state, queue and idempotency records, projection entities + cursor). All or nothing.
+   * pause state, queue and idempotency records, projection entities + cursor). All or nothing;
+   * see "The commit shape" above for what an engine guarantees.
    */
   commit(batch: CommitBatch): Promise<void>;
 
@@ -152,7 +186,11 @@ export interface TurnSnapshot {
   metadata: Record<string, unknown>;
 }
 
-/** Everything one transaction makes durable. Arrays are applied in order. */
+/**
+ * Everything one transaction makes durable. Arrays are applied in order. `frames` may
+ * interleave conversations; within one conversation their seqs ascend (an engine may sort
+ * them) and start above the committed head.
+ */
 export interface CommitBatch {
   conversations: ConversationUpsert[];
   frames: StoredFrame[];
