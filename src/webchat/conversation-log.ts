@@ -19,7 +19,7 @@ interface PendingEntry extends LogEntry {
 }
 
 /** Longest a conversation's head row waits for its write (see `contribute`). */
-const HEAD_PERSIST_MS = 200;
+const HEAD_PERSIST_MS = 2000;
 /** Longest its projection waits (see `contribute`): the log replays whatever it lags. */
 const PROJECTION_PERSIST_MS = 5000;
 
