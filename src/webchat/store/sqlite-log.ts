@@ -33,8 +33,8 @@ import type { StoredFrame } from './store';
  * or a commit by another connection (`PRAGMA data_version`), reloads them.
  *
  * Reads by (conv_id, since, limit) are exact: index rows with last_seq > since (a range scan
- * of log_index joined to the chunk by rowid), then the in-memory tail, decoding only the
- * frames above `since`.
+ * of log_index), each chunk's body by rowid, then the in-memory tail, decoding only the
+ * frames above `since` and reading no body past `limit`.
  */
 
 /** A chunk holds at most this many frames / body bytes (bounds a read's over-decoding). */
@@ -105,9 +105,6 @@ function prepare(db: Database) {
     insertStream: p(`INSERT INTO log_streams (conv_id, epoch) VALUES (?, ?)`),
     insertChunk: p(`INSERT INTO log_chunks (chunk_id, stream_no, first_seq, last_seq, body) VALUES (?, ?, ?, ?, ?)`),
     insertIndex: p(`INSERT INTO log_index (stream_no, last_seq, first_seq, chunk_id) VALUES (?, ?, ?, ?)`),
-    indexedChunks: p(`SELECT i.first_seq AS firstSeq, i.last_seq AS lastSeq, c.body AS body
-      FROM log_index i CROSS JOIN log_chunks c ON c.chunk_id = i.chunk_id
-      WHERE i.stream_no = ? AND i.last_seq > ? ORDER BY i.last_seq LIMIT ?`),
     indexedRefs: p(`SELECT chunk_id AS chunkId, first_seq AS firstSeq, last_seq AS lastSeq
       FROM log_index WHERE stream_no = ? AND last_seq > ? ORDER BY last_seq LIMIT ?`),
     chunkBody: p(`SELECT body FROM log_chunks WHERE chunk_id = ?`).pluck(),
@@ -347,13 +344,15 @@ export class SqliteLog {
   private readStream(s: LogStream, since: number, limit: number, out: StoredFrame[]): void {
     let cursor = since;
     while (out.length < limit && cursor < s.indexedLastSeq) {
-      const rows = this.st.indexedChunks.all(s.no, cursor, READ_PAGE) as { firstSeq: number; lastSeq: number; body: Buffer }[];
-      for (const r of rows) {
-        this.decodeInto(s, r.body, r.firstSeq, since, limit, out);
+      // where the chunks are first (index only), then each body by rowid: a body is read only
+      // when its frames are wanted
+      const refs = this.st.indexedRefs.all(s.no, cursor, READ_PAGE) as ChunkRef[];
+      for (const r of refs) {
+        this.decodeInto(s, this.st.chunkBody.get(r.chunkId) as Buffer, r.firstSeq, since, limit, out);
         cursor = r.lastSeq;
         if (out.length >= limit) return;
       }
-      if (rows.length < READ_PAGE) break;
+      if (refs.length < READ_PAGE) break;
     }
     const tail = s.tail;
     let lo = 0;
