@@ -8,7 +8,7 @@ import type { StoredFrame } from './store';
  * The chunked log against a model (a plain array per conversation): random interleavings of
  * appends across 50 conversations, group commits, reads with random `since` and `limit`,
  * restarts (close + reopen the file), index flushes (small thresholds so they happen all the
- * time, plus the lag rule), epoch changes, rejected commits (a seq at or below the head: the
+ * time, plus the lag rule), a small stream cache (pruned all the time), epoch changes, rejected commits (a seq at or below the head: the
  * whole batch rolls back) and deletes. Every read must return exactly the committed frames
  * above `since`, in seq order, byte-identical — from the writer and from a second connection.
  */
@@ -48,10 +48,11 @@ describe('SqliteStore frame log (property)', () => {
         fc.array(opArb, { minLength: 20, maxLength: 250 }),
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 3, max: 60 }),
-        async (ops, indexFlushChunks, indexMaxLag) => {
+        fc.integer({ min: 1, max: 60 }),
+        async (ops, indexFlushChunks, indexMaxLag, maxCachedConversations) => {
           const path = tmp.file(`prop-${++run}.db`);
           const open = async () => {
-            const s = new SqliteStore({ path, log: { indexFlushChunks, indexMaxLag } });
+            const s = new SqliteStore({ path, log: { indexFlushChunks, indexMaxLag, maxCachedConversations } });
             await s.migrate();
             return s;
           };

@@ -45,12 +45,16 @@ export const INDEX_FLUSH_CHUNKS = 256;
 export const INDEX_MAX_LAG = 256 * 1024;
 /** Index rows fetched per query while reading. */
 const READ_PAGE = 128;
+/** Conversations whose streams stay cached; beyond it, those with nothing un-indexed are dropped. */
+export const MAX_CACHED_CONVS = 50_000;
 
 export interface SqliteLogOptions {
   /** Flush a stream's tail when it has this many chunks (default INDEX_FLUSH_CHUNKS). */
   indexFlushChunks?: number;
   /** Flush a tail whose oldest chunk is this many chunks behind the newest (default INDEX_MAX_LAG). */
   indexMaxLag?: number;
+  /** Conversations kept in the stream cache (default MAX_CACHED_CONVS). */
+  maxCachedConversations?: number;
   /** Called inside the commit transaction after each index flush (test hooks). */
   onIndexFlush?: (flushes: number) => void;
 }
@@ -128,6 +132,7 @@ export class SqliteLog {
   private flushes = 0;
   private readonly flushChunks: number;
   private readonly maxLag: number;
+  private readonly maxCached: number;
 
   constructor(
     private readonly db: Database,
@@ -136,6 +141,7 @@ export class SqliteLog {
     this.st = prepare(db);
     this.flushChunks = Math.max(1, opts.indexFlushChunks ?? INDEX_FLUSH_CHUNKS);
     this.maxLag = Math.max(1, opts.indexMaxLag ?? INDEX_MAX_LAG);
+    this.maxCached = Math.max(1, opts.maxCachedConversations ?? MAX_CACHED_CONVS);
   }
 
   /** (Re)builds the in-memory tails from the database: the chunks after the index high-water. */
@@ -180,10 +186,21 @@ export class SqliteLog {
         indexedLastSeq: (this.st.indexedHead.get(r.no) as number | null) ?? 0,
         tail: [],
       }));
+      if (this.byConv.size >= this.maxCached) this.prune();
       this.byConv.set(convId, streams);
       for (const s of streams) this.byNo.set(s.no, s);
     }
     return streams;
+  }
+
+  /** Drops cached conversations with no un-indexed chunk (reloaded from the database on use). */
+  private prune(): void {
+    for (const [convId, streams] of this.byConv) {
+      if (this.byConv.size < this.maxCached * 0.8) return;
+      if (streams.some((x) => x.tail.length > 0)) continue;
+      this.byConv.delete(convId);
+      for (const x of streams) this.byNo.delete(x.no);
+    }
   }
 
   private static headOf(s: LogStream): number {
