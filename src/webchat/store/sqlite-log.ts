@@ -130,6 +130,8 @@ export class SqliteLog {
   private maxChunkId = 0;
   private dataVersion = -1;
   private flushes = 0;
+  /** Memory changed inside the current transaction (a rollback must reload it). */
+  private mutated = false;
   private readonly flushChunks: number;
   private readonly maxLag: number;
   private readonly maxCached: number;
@@ -173,7 +175,8 @@ export class SqliteLog {
 
   /** Call after a commit transaction rolled back: memory may hold what it had written. */
   reset(): void {
-    this.load();
+    if (this.mutated) this.load();
+    this.mutated = false;
   }
 
   private conv(convId: string): LogStream[] {
@@ -221,6 +224,7 @@ export class SqliteLog {
   append(frames: readonly StoredFrame[]): void {
     this.sync();
     if (frames.length === 0) return;
+    this.mutated = true;
     const groups = new Map<string, number[]>();
     for (let i = 0; i < frames.length; i++) {
       const c = frames[i]!.convId;
@@ -299,11 +303,13 @@ export class SqliteLog {
   /** Call after the commit transaction committed: the connection's own write is not foreign. */
   committed(): void {
     this.dataVersion = this.st.dataVersion.get() as number;
+    this.mutated = false;
   }
 
   /** Deletes every chunk, index row and stream of the conversation (inside a transaction). */
   deleteConversation(convId: string): void {
     this.sync();
+    this.mutated = true;
     const streams = this.conv(convId);
     if (streams.length) this.st.setChunkFloor.run(this.maxChunkId); // its ids are never reused
     for (const s of streams) {
