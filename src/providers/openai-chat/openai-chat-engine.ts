@@ -5,6 +5,7 @@ import { ProviderError } from '../../inference/errors';
 import type { Turn } from '../../inference/turn';
 import type { Usage } from '../../protocol/frames';
 import type { ProviderEngineOptions } from '../shared/engine-options';
+import { openaiEventBatches } from '../shared/openai-stream';
 import { reasoningBlock, runProviderCall, usageOf, type AttemptContext, type AttemptOutcome } from '../shared/provider-call';
 import { ToolCallAssembler } from '../shared/tool-calls';
 import { buildChatRequest } from './openai-chat-request';
@@ -44,31 +45,37 @@ export class OpenAIChatEngine implements Engine {
 
   private async attempt(turn: Turn, call: EngineCallOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
     const body = buildChatRequest({ ...this.opts, baseURL: this.client.baseURL }, turn, call);
-    const stream = await ctx.open(this.client.chat.completions.create(body, { signal: ctx.signal }));
+    // The SDK sends the request and maps an HTTP error; the stream itself is read lean (batches per network read).
+    const stream = await ctx.open(
+      this.client.chat.completions.create(body, { signal: ctx.signal }).asResponse()
+        .then((res) => openaiEventBatches<ChatCompletionChunk>(res, ctx.signal)),
+    );
     const calls = new ToolCallAssembler();
     let usage: Usage | null = null;
     let finish: string | null = null;
     let thinking = '';
 
-    for await (const chunk of stream) {
-      if (ctx.signal.aborted) break;
-      if (chunk.usage) {
-        usage = usageOf(chunk.usage.prompt_tokens, chunk.usage.completion_tokens, chunk.usage.prompt_tokens_details?.cached_tokens);
-      }
-      for (const choice of chunk.choices ?? []) {
-        if ((choice.index ?? 0) !== 0) continue;
-        const delta = (choice.delta ?? {}) as ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null; reasoning?: string | null };
-        const reasoning = delta.reasoning_content ?? delta.reasoning;
-        if (typeof reasoning === 'string' && reasoning) {
-          thinking += reasoning;
-          ctx.thinking(reasoning);
+    read: for await (const batch of stream) {
+      for (const chunk of batch) {
+        if (ctx.signal.aborted) break read;
+        if (chunk.usage) {
+          usage = usageOf(chunk.usage.prompt_tokens, chunk.usage.completion_tokens, chunk.usage.prompt_tokens_details?.cached_tokens);
         }
-        if (delta.content) ctx.text(delta.content);
-        if (delta.refusal) ctx.text(delta.refusal);
-        for (const tc of delta.tool_calls ?? []) {
-          calls.add(tc.index, { id: tc.id, name: tc.function?.name, args: tc.function?.arguments });
+        for (const choice of chunk.choices ?? []) {
+          if ((choice.index ?? 0) !== 0) continue;
+          const delta = (choice.delta ?? {}) as ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null; reasoning?: string | null };
+          const reasoning = delta.reasoning_content ?? delta.reasoning;
+          if (typeof reasoning === 'string' && reasoning) {
+            thinking += reasoning;
+            ctx.thinking(reasoning);
+          }
+          if (delta.content) ctx.text(delta.content);
+          if (delta.refusal) ctx.text(delta.refusal);
+          for (const tc of delta.tool_calls ?? []) {
+            calls.add(tc.index, { id: tc.id, name: tc.function?.name, args: tc.function?.arguments });
+          }
+          if (choice.finish_reason) finish = choice.finish_reason;
         }
-        if (choice.finish_reason) finish = choice.finish_reason;
       }
     }
     ctx.throwIfAborted();

@@ -5,6 +5,7 @@ import { ProviderError } from '../../inference/errors';
 import type { ReasoningBlock, Turn } from '../../inference/turn';
 import type { Usage } from '../../protocol/frames';
 import type { ProviderEngineOptions } from '../shared/engine-options';
+import { openaiEventBatches } from '../shared/openai-stream';
 import { reasoningBlock, runProviderCall, usageOf, type AttemptContext, type AttemptOutcome } from '../shared/provider-call';
 import { ToolCallAssembler } from '../shared/tool-calls';
 import { buildResponsesRequest, RESPONSES_PROVIDER } from './openai-responses-request';
@@ -53,7 +54,11 @@ export class OpenAIResponsesEngine implements Engine {
 
   private async attempt(turn: Turn, call: EngineCallOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
     const body = buildResponsesRequest(this.opts, turn, call);
-    const stream = await ctx.open(this.client.responses.create(body, { signal: ctx.signal }) as PromiseLike<AsyncIterable<ResponseStreamEvent>>);
+    // The SDK sends the request and maps an HTTP error; the stream itself is read lean (batches per network read).
+    const stream = await ctx.open(
+      this.client.responses.create(body, { signal: ctx.signal }).asResponse()
+        .then((res) => openaiEventBatches<ResponseStreamEvent>(res, ctx.signal)),
+    );
     const calls = new ToolCallAssembler();
     const reasoning: ReasoningBlock[] = [];
     /** Reasoning text per output index, and the last summary part seen (parts are separated by a blank line). */
@@ -73,55 +78,57 @@ export class OpenAIResponsesEngine implements Engine {
       ctx.thinking(chunk);
     };
 
-    for await (const ev of stream) {
-      if (ctx.signal.aborted) break;
-      switch (ev.type) {
-        case 'response.output_text.delta':
-        case 'response.refusal.delta':
-          ctx.text(ev.delta);
-          break;
-        case 'response.reasoning_summary_text.delta':
-          think(ev.output_index, ev.summary_index, ev.delta);
-          break;
-        case 'response.reasoning_text.delta':
-          think(ev.output_index, ev.content_index, ev.delta);
-          break;
-        case 'response.output_item.added':
-          if (ev.item.type === 'function_call') {
-            calls.add(ev.output_index, { id: ev.item.call_id, name: ev.item.name, args: ev.item.arguments });
+    read: for await (const batch of stream) {
+      for (const ev of batch) {
+        if (ctx.signal.aborted) break read;
+        switch (ev.type) {
+          case 'response.output_text.delta':
+          case 'response.refusal.delta':
+            ctx.text(ev.delta);
+            break;
+          case 'response.reasoning_summary_text.delta':
+            think(ev.output_index, ev.summary_index, ev.delta);
+            break;
+          case 'response.reasoning_text.delta':
+            think(ev.output_index, ev.content_index, ev.delta);
+            break;
+          case 'response.output_item.added':
+            if (ev.item.type === 'function_call') {
+              calls.add(ev.output_index, { id: ev.item.call_id, name: ev.item.name, args: ev.item.arguments });
+            }
+            break;
+          case 'response.function_call_arguments.delta':
+            calls.add(ev.output_index, { args: ev.delta });
+            break;
+          case 'response.function_call_arguments.done':
+            calls.setArgs(ev.output_index, ev.arguments);
+            break;
+          case 'response.output_item.done': {
+            const item = ev.item;
+            if (item.type === 'function_call') {
+              const c = calls.take(ev.output_index);
+              toolCallCount++;
+              ctx.toolCall({ providerId: item.call_id || c?.providerId, name: item.name || c?.name || '', args: item.arguments || c?.argsText || '' });
+            } else if (item.type === 'reasoning') {
+              const summary = item.summary.map((s) => s.text).join('\n\n');
+              const text = summary || thoughts.get(ev.output_index)?.text || '';
+              reasoning.push(reasoningBlock(ctx.reasoningId(reasoning.length), text, item.encrypted_content ?? null, { provider: this.name, itemId: item.id }));
+            }
+            break;
           }
-          break;
-        case 'response.function_call_arguments.delta':
-          calls.add(ev.output_index, { args: ev.delta });
-          break;
-        case 'response.function_call_arguments.done':
-          calls.setArgs(ev.output_index, ev.arguments);
-          break;
-        case 'response.output_item.done': {
-          const item = ev.item;
-          if (item.type === 'function_call') {
-            const c = calls.take(ev.output_index);
-            toolCallCount++;
-            ctx.toolCall({ providerId: item.call_id || c?.providerId, name: item.name || c?.name || '', args: item.arguments || c?.argsText || '' });
-          } else if (item.type === 'reasoning') {
-            const summary = item.summary.map((s) => s.text).join('\n\n');
-            const text = summary || thoughts.get(ev.output_index)?.text || '';
-            reasoning.push(reasoningBlock(ctx.reasoningId(reasoning.length), text, item.encrypted_content ?? null, { provider: this.name, itemId: item.id }));
+          case 'response.completed':
+          case 'response.incomplete':
+            status = ev.response.status ?? (ev.type === 'response.completed' ? 'completed' : 'incomplete');
+            incompleteReason = ev.response.incomplete_details?.reason ?? null;
+            usage = responsesUsage(ev.response.usage);
+            break;
+          case 'response.failed': {
+            const e = ev.response.error;
+            throw new StreamReportedError(e?.message ?? 'the response failed', e?.code ?? 'server_error');
           }
-          break;
+          case 'error':
+            throw new StreamReportedError(ev.message, ev.code ?? 'server_error');
         }
-        case 'response.completed':
-        case 'response.incomplete':
-          status = ev.response.status ?? (ev.type === 'response.completed' ? 'completed' : 'incomplete');
-          incompleteReason = ev.response.incomplete_details?.reason ?? null;
-          usage = responsesUsage(ev.response.usage);
-          break;
-        case 'response.failed': {
-          const e = ev.response.error;
-          throw new StreamReportedError(e?.message ?? 'the response failed', e?.code ?? 'server_error');
-        }
-        case 'error':
-          throw new StreamReportedError(ev.message, ev.code ?? 'server_error');
       }
     }
     ctx.throwIfAborted();

@@ -29,7 +29,8 @@ export interface Fixture {
   status?: number;
   headers?: Record<string, string>;
   json?: unknown;
-  chunks?: string[];
+  /** Written one by one (each its own HTTP chunk); bytes can split a line or a UTF-8 sequence anywhere. */
+  chunks?: (string | Uint8Array)[];
   then?: 'end' | 'hang' | 'destroy';
   silent?: boolean;
 }
