@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { ChatService } from '../webchat/chat-service';
@@ -8,6 +9,7 @@ import { createHostCheck, createOriginCheck } from './host-check';
 import { errorHandler, httpError, notFoundHandler, sendError } from './http-errors';
 import { requireJsonWrites } from './json-writes';
 import { createMethodGuard } from './method-guard';
+import { securityHeaderOptions } from './security-headers';
 import type { Metrics } from './metrics';
 import { chatRoutes } from './routes/chat';
 import { conversationRoutes } from './routes/conversations';
@@ -122,6 +124,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
   });
+
+  app.register(helmet, securityHeaderOptions({ publicUrl: config.publicUrl }));
 
   const guard = createMethodGuard();
   guard.collect(app);

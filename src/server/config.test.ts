@@ -22,6 +22,7 @@ const DEFAULTS: Config = {
   publicUrl: null,
   allowedHosts: [],
   serveSourceMaps: false,
+  metricsToken: null,
 };
 
 const problem = (argv: string[], env: Record<string, string> = {}): string => {
@@ -61,6 +62,7 @@ describe('parseConfig', () => {
       WEBCHAT_PUBLIC_URL: 'https://Chat.Example.com:8443/ui',
       WEBCHAT_ALLOWED_HOSTS: ' a.example , .B.example,10.0.0.5,[::2],a.example ',
       WEBCHAT_SERVE_SOURCE_MAPS: 'yes',
+      WEBCHAT_METRICS_TOKEN: ' s3cret ',
       UNRELATED: 'x',
     });
     expect(c).toEqual({
@@ -84,6 +86,7 @@ describe('parseConfig', () => {
       publicUrl: 'https://chat.example.com:8443/ui',
       allowedHosts: ['a.example', '.b.example', '10.0.0.5', '[::2]'],
       serveSourceMaps: true,
+      metricsToken: 's3cret',
     });
   });
 

@@ -48,6 +48,8 @@ export interface Config {
   allowedHosts: string[];
   /** Serve the UI's `*.map` source maps (off: 404). */
   serveSourceMaps: boolean;
+  /** Bearer token for `/metrics`; `null` = `/metrics` answers loopback clients only. */
+  metricsToken: string | null;
 }
 
 type Kind =
@@ -55,6 +57,7 @@ type Kind =
   | 'host'
   | 'string'
   | 'optionalPath'
+  | 'optionalString'
   | 'root'
   | 'logLevel'
   | 'bytes'
@@ -95,6 +98,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'request-timeout', key: 'requestTimeoutMs', kind: 'seconds', def: '30', help: 'a request (headers and body) must arrive within this many seconds, else 408' },
   { flag: 'public-url', key: 'publicUrl', kind: 'url', def: '', help: 'URL users reach the server at, e.g. https://chat.example.com (its host is allowed)' },
   { flag: 'allowed-hosts', key: 'allowedHosts', kind: 'hostList', def: '', help: 'more Host names to accept, comma-separated (.example.com = subdomains too; * = any)' },
+  { flag: 'metrics-token', key: 'metricsToken', kind: 'optionalString', def: '', help: 'bearer token for /metrics (default: /metrics answers loopback clients only); prefer the env var' },
   { flag: 'serve-source-maps', key: 'serveSourceMaps', kind: 'boolean', def: 'false', help: "serve the UI's source maps (*.map); off: 404" },
 ];
 
@@ -205,6 +209,10 @@ const SCHEMAS: Record<Kind, z.ZodType<unknown, string>> = {
   host: z.string().trim().min(1, 'must not be empty').regex(/^[A-Za-z0-9.:_%[\]-]+$/, 'must be a host name or IP address'),
   string: z.string().trim().min(1, 'must not be empty'),
   optionalPath: z
+    .string()
+    .trim()
+    .transform((s) => (s === '' ? null : s)),
+  optionalString: z
     .string()
     .trim()
     .transform((s) => (s === '' ? null : s)),

@@ -234,11 +234,12 @@ describe('health, readiness, metrics', () => {
 });
 
 describe('UI', () => {
+  const INDEX = (base: string) => `<!doctype html><html><head><base href="${base}" /><title>app</title></head></html>`;
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'webchat-ui-'));
     mkdirSync(join(dir, 'assets'));
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>app</title>');
+    writeFileSync(join(dir, 'index.html'), INDEX('/'));
     writeFileSync(join(dir, 'assets', 'app-123.js'), 'console.log(1)\n//# sourceMappingURL=app-123.js.map');
     writeFileSync(join(dir, 'assets', 'app-123.js.map'), '{"version":3,"sources":["secret.ts"]}');
     writeFileSync(join(dir, 'top.js.map'), '{"version":3}');
@@ -248,13 +249,15 @@ describe('UI', () => {
   it('serves index and assets; SPA fallback for browser page paths only', async () => {
     t = testApp({ uiDir: dir });
     const index = await t.app.inject({ method: 'GET', url: '/' });
-    expect([index.statusCode, index.body]).toEqual([200, '<!doctype html><title>app</title>']);
+    expect([index.statusCode, index.body]).toEqual([200, INDEX('/')]);
+    // index.html only as the page (its <base> set), never as a raw file
+    expect((await t.app.inject({ method: 'GET', url: '/index.html', headers: { accept: '*/*' } })).statusCode).toBe(404);
     const asset = await t.app.inject({ method: 'GET', url: '/assets/app-123.js' });
     expect(asset.statusCode).toBe(200);
     expect(asset.headers['cache-control']).toContain('immutable');
 
     const page = await t.app.inject({ method: 'GET', url: '/c/some-conv', headers: { accept: 'text/html,*/*' } });
-    expect([page.statusCode, page.body]).toEqual([200, '<!doctype html><title>app</title>']);
+    expect([page.statusCode, page.body]).toEqual([200, INDEX('/')]);
     // Not a browser, an API path, or a missing asset: JSON 404.
     const notHtml = await t.app.inject({ method: 'GET', url: '/c/some-conv', headers: { accept: 'application/json' } });
     expect([notHtml.statusCode, notHtml.json().error.code]).toEqual([404, 'not_found']);
@@ -266,7 +269,9 @@ describe('UI', () => {
 
   it('under --root, the built UI lives at <root>/ (and <root> redirects there)', async () => {
     t = testApp({ uiDir: dir, argv: ['--root', '/x'] });
-    expect((await t.app.inject({ method: 'GET', url: '/x/' })).body).toBe('<!doctype html><title>app</title>');
+    // the page's <base> is the prefix, so its relative asset and API URLs resolve under it
+    expect((await t.app.inject({ method: 'GET', url: '/x/' })).body).toBe(INDEX('/x/'));
+    expect((await t.app.inject({ method: 'GET', url: '/x/c/abc', headers: { accept: 'text/html' } })).body).toBe(INDEX('/x/'));
     expect((await t.app.inject({ method: 'GET', url: '/x/assets/app-123.js' })).statusCode).toBe(200);
     const redirect = await t.app.inject({ method: 'GET', url: '/x', headers: { accept: 'text/html' } });
     expect([redirect.statusCode, redirect.headers.location]).toEqual([301, '/x/']);

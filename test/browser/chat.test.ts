@@ -37,6 +37,11 @@ const lastAssistantText = (page: Page) =>
 describe('chat', () => {
   it('sends a prompt: the user message, the tool card completing, the streamed answer; a reload shows the same', async () => {
     const { page, errors } = await newChat();
+    // the page runs under the strict CSP (no inline script or style): a violation would be a
+    // console error, and `errors` must stay empty
+    const csp = (await page.request.get(`${server.url}/`)).headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
     await screenshot(page, '01-welcome');
     await sendPrompt(page, 'What is (4*5)-1?');
     const convId = await convIdOf(page);

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { sendError } from '../http-errors';
+import { metricsAccess } from '../metrics-access';
 import type { RouteDeps } from './deps';
 
 /** `/healthz` (liveness), `/readyz` (store and bus reachable), `/metrics` (Prometheus). */
 export async function healthRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { service, metrics } = deps;
+  const { service, metrics, config } = deps;
 
   app.get('/healthz', async () => ({ ok: true }));
 
@@ -20,7 +21,7 @@ export async function healthRoutes(app: FastifyInstance, deps: RouteDeps): Promi
     return { ok: true, checks: result.checks };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { onRequest: metricsAccess(config.metricsToken) }, async (_request, reply) => {
     const text = await metrics.render();
     return reply.type(metrics.contentType).send(text);
   });

@@ -16,14 +16,8 @@ import type { z } from 'zod';
  * checked with the protocol schemas; an error body becomes an `ApiError` with its code.
  */
 
-declare global {
-  interface Window {
-    __MW_ROOT__?: string;
-  }
-}
-
-/** The route prefix (`--root`), found by `index.html` from the page URL. */
-export const root = (): string => (typeof window !== 'undefined' ? window.__MW_ROOT__ ?? '' : '');
+/** The route prefix (`--root`): the path of the page's `<base>`, which the server sets to `<root>/`. */
+export const root = (): string => (typeof document !== 'undefined' ? new URL(document.baseURI).pathname.replace(/\/$/, '') : '');
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details: Record<string, unknown> | null = null) {
