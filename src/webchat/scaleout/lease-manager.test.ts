@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectTestRedis, deleteKeys, testKeys, waitFor } from '../../../test/helpers/redis';
+import { OwnRedisServer } from '../../../test/helpers/redis-server';
 import { LeaseManager, type LeaseLostReason } from './lease-manager';
 import type { RedisConnection } from './redis-connection';
 import type { RedisKeys } from './redis-keys';
@@ -131,5 +132,34 @@ describe('LeaseManager', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(lost).toEqual([]);
     expect(a.heldConversations().sort()).toEqual([...ids].sort());
+  });
+});
+
+describe('LeaseManager across a Redis restart (SHUTDOWN NOSAVE)', () => {
+  it('the holder loses its leases, and the next owner gets a token above the floor although the counter was lost', async () => {
+    const server = await OwnRedisServer.start();
+    const own = await connectTestRedis(server.url);
+    try {
+      const a = new LeaseManager(own, { keys, instanceId: 'A', ttlMs: 400 });
+      managers.push(a);
+      const got = await a.acquire('c1');
+      if (!got.acquired) throw new Error('free lease not acquired');
+      const lost: string[] = [];
+      a.onLost((c) => lost.push(c));
+      await server.shutdown();
+      await server.start();
+      await waitFor(() => lost.length > 0, 'lost after the restart');
+      expect(lost).toEqual(['c1']);
+      await waitFor(() => own.ready, 'reconnected');
+      const b = new LeaseManager(own, { keys, instanceId: 'B', ttlMs: 400 });
+      managers.push(b);
+      // The runtime passes the last token the store accepted as the floor.
+      const again = await b.acquire('c1', { fenceFloor: got.lease.token });
+      expect(again.acquired && again.lease.token).toBe(got.lease.token + 1);
+    } finally {
+      for (const m of managers.splice(0)) await m.close({ release: false });
+      own.destroy();
+      await server.stop();
+    }
   });
 });
