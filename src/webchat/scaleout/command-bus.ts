@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { splitXRead, type RawEntry } from './frame-bus';
 import { reconnectDelay, type RedisConnection } from './redis-connection';
 import type { RedisKeys } from './redis-keys';
+import { isValidInstanceId } from './instance-id';
 
 /**
  * Commands forwarded to a conversation's owner (runtime.md "Scale-out", Commands).
@@ -113,6 +114,7 @@ export class CommandBus {
 
   /** Opens the bus's dedicated blocking connection and starts reading from the streams' current ends. */
   static async start(conn: RedisConnection, options: CommandBusOptions): Promise<CommandBus> {
+    if (!isValidInstanceId(options.instanceId)) throw new RangeError(`invalid instance id ${JSON.stringify(options.instanceId)}`);
     const blocking = await conn.duplicate(`${options.instanceId}:commands`);
     const bus = new CommandBus(conn, blocking, options);
     try {
@@ -157,6 +159,11 @@ export class CommandBus {
           reject(err instanceof Error ? err : new Error(String(err)));
         });
     });
+  }
+
+  /** Both connections the bus uses are up (for /readyz). */
+  get ready(): boolean {
+    return this.#conn.ready && this.#blocking.ready;
   }
 
   async close(): Promise<void> {

@@ -43,10 +43,11 @@ it('a Redis restart (SHUTDOWN NOSAVE, start again) mid-stream: the reader recove
   await waitFor(() => convs.every((c) => reader.lastSeq(c) === store.frames(c).length), 'frames before the restart');
 
   await server.shutdown();
+  await waitFor(() => !reader.ready, 'the reader reports not ready');
   for (let i = 0; i < 10; i++) await commitBatch(); // committed while Redis is down
   await pub.publish([store.commit('e')]).catch(() => {});
   await server.start();
-  await waitFor(() => owner.ready, 'the owner reconnected');
+  await waitFor(() => owner.ready && reader.ready, 'the owner and the reader reconnected');
   // 'e' gets no frame after the restart: what it missed while Redis was down comes from the store.
   for (let i = 0; i < 30; i++) await commitBatch(['a', 'b', 'c', 'd']);
 

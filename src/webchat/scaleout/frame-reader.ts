@@ -1,6 +1,7 @@
 import { decodeEntry, splitXRead, type DeliveredFrame, type LogEntry, type RawEntry } from './frame-bus';
 import { reconnectDelay, type RedisConnection } from './redis-connection';
 import type { RedisKeys } from './redis-keys';
+import { isValidInstanceId } from './instance-id';
 
 /**
  * The one frame reader of an instance (runtime.md "Scale-out", Fan-out): it reads the committed
@@ -109,6 +110,7 @@ export class FrameReader {
 
   /** Starts the reader; on standalone Redis it opens its one dedicated blocking connection. */
   static async start(conn: RedisConnection, options: FrameReaderOptions): Promise<FrameReader> {
+    if (!isValidInstanceId(options.instanceId)) throw new RangeError(`invalid instance id ${JSON.stringify(options.instanceId)}`);
     const blocking = conn.target.mode === 'standalone' ? await conn.duplicate(`${options.instanceId}:frames`) : null;
     const reader = new FrameReader(conn, blocking, options);
     reader.#loop = reader.#run();
@@ -138,6 +140,11 @@ export class FrameReader {
   /** The last seq delivered for `convId` (or the one it subscribed after). */
   lastSeq(convId: string): number | undefined {
     return this.#subs.get(convId)?.lastSeq;
+  }
+
+  /** Both connections the reader uses are up (for /readyz). */
+  get ready(): boolean {
+    return this.#conn.ready && (this.#blocking?.ready ?? true);
   }
 
   async close(): Promise<void> {

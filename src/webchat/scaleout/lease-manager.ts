@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { RedisConnection } from './redis-connection';
 import type { RedisKeys } from './redis-keys';
 import { RedisScript } from './redis-script';
+import { isValidInstanceId } from './instance-id';
 
 /**
  * Ownership leases with fencing tokens (runtime.md "Scale-out", Ownership).
@@ -101,6 +102,7 @@ export class LeaseManager {
   #closed = false;
 
   constructor(conn: RedisConnection, options: LeaseManagerOptions) {
+    if (!isValidInstanceId(options.instanceId)) throw new RangeError(`invalid instance id ${JSON.stringify(options.instanceId)}`);
     this.#conn = conn;
     this.#keys = options.keys;
     this.instanceId = options.instanceId;
