@@ -55,7 +55,10 @@ export class FramePublisher {
    * the same tick, so node-redis writes them in one socket write per node (one round trip); on
    * one connection Redis runs them in that order, so each conversation's entries keep their
    * order. Rejects if any XADD fails (Redis down): the frames stay committed in the store, and
-   * readers fill the hole from there when they next see the conversation's stream.
+   * readers fill the hole from there when they next see the conversation's stream. A reader only
+   * sees a hole when a later entry arrives (or when its own connection failed and it
+   * resynchronized), so the caller should publish the failed frames again once Redis is back:
+   * readers skip what they already have (by seq), so a late or repeated entry is harmless.
    */
   publish(batch: readonly CommittedFrame[]): Promise<string[]> {
     return Promise.all(
