@@ -9,6 +9,7 @@ import { createHostCheck, createOriginCheck } from './host-check';
 import { errorHandler, httpError, notFoundHandler, sendError } from './http-errors';
 import { requireJsonWrites } from './json-writes';
 import { createMethodGuard } from './method-guard';
+import { lingerOnClose } from './lingering-close';
 import { securityHeaderOptions } from './security-headers';
 import type { Metrics } from './metrics';
 import { chatRoutes } from './routes/chat';
@@ -120,6 +121,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.addHook('onRequest', requireJsonWrites);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // an answer before the body was read: let the client finish sending and read it
+    if (reply.statusCode === 413) lingerOnClose(request.raw.socket);
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
