@@ -22,6 +22,8 @@ interface PendingEntry extends LogEntry {
 const HEAD_PERSIST_MS = 2000;
 /** Longest its projection waits (see `contribute`): the log replays whatever it lags. */
 const PROJECTION_PERSIST_MS = 5000;
+/** Frames whose commit also writes the conversation's head row (run boundaries). */
+const HEAD_NOW = new Set<string>(['run.queued', 'chat.message', 'run.start', 'run.end']);
 
 export type LogListener = (entries: readonly LogEntry[]) => void;
 
@@ -74,6 +76,8 @@ export class ConversationLog implements CommitParticipant {
   private projectionWrittenAtMs = 0;
   /** Rows held back for a later batch (see `contribute`). */
   private rowsHeld = false;
+  /** A run boundary was appended: the next batch writes the head row whatever its age. */
+  private headDue = false;
   readonly projection: TimelineProjection;
   /** Time of the last frame appended (or of creation): `last_activity_ms`. */
   lastActivityMs: number;
@@ -176,6 +180,7 @@ export class ConversationLog implements CommitParticipant {
       batch.pauses.push(pauseRow);
     }
     this.lastActivityMs = now;
+    if (HEAD_NOW.has(spec.type)) this.headDue = true;
     this.o.metrics.framesAppended(1, entry.buf.length);
     this.o.committer.note(this, seq);
     return seq;
@@ -198,7 +203,10 @@ export class ConversationLog implements CommitParticipant {
     // lastSeq is read from the log).
     const flushing = this.o.committer.flushing;
     const first = this.headWrittenAtMs === 0;
-    if (flushing || first || fields !== this.writtenFields || (headKey !== this.writtenHead && atMs - this.headWrittenAtMs >= HEAD_PERSIST_MS)) {
+    // run boundaries (a prompt accepted or started, a run ended) write the head at once, so the
+    // conversation list is current whenever nothing streams; only a stream's deltas wait
+    if (flushing || first || this.headDue || fields !== this.writtenFields || (headKey !== this.writtenHead && atMs - this.headWrittenAtMs >= HEAD_PERSIST_MS)) {
+      this.headDue = false;
       this.headWrittenAtMs = atMs;
       this.writtenFields = fields;
       this.writtenHead = headKey;
