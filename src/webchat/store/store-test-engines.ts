@@ -21,6 +21,8 @@ export interface TestDatabase {
   open(opts?: { sqliteLog?: SqliteLogOptions }): Promise<Store>;
   /** `count(*)` of a table (optionally only rows of one conversation), through a separate connection. */
   countRows(table: string, convId?: string): Promise<number>;
+  /** The first column of the first row of `sql` (unqualified table names), through a separate connection. */
+  scalar(sql: string): Promise<unknown>;
   /** Every table of the schema that has a `conv_id` column. */
   tablesWithConvId(): Promise<string[]>;
   /** Tables holding a conversation's log rows, keyed by conv_id. */
@@ -49,6 +51,14 @@ const sqlite: StoreEngine = {
         return s;
       },
       countRows: async (table, convId) => countSqliteRows(path, table, convId),
+      scalar: async (sql) => {
+        const db = new BetterSqlite3(path, { readonly: true });
+        try {
+          return db.prepare(sql).pluck().get();
+        } finally {
+          db.close();
+        }
+      },
       tablesWithConvId: async () => {
         const db = new BetterSqlite3(path, { readonly: true });
         try {
@@ -100,6 +110,19 @@ const postgres: StoreEngine = {
         const sql = `SELECT count(*)::int AS n FROM ${schema}.${table}${convId === undefined ? '' : ' WHERE conv_id = $1'}`;
         const r = await adminPool().query<{ n: number }>(sql, convId === undefined ? [] : [convId]);
         return r.rows[0]!.n;
+      },
+      scalar: async (sql) => {
+        const client = await adminPool().connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(`SET LOCAL search_path TO ${schema}`);
+          const r = await client.query({ text: sql, rowMode: 'array' });
+          await client.query('COMMIT');
+          const v = (r.rows[0] as unknown[] | undefined)?.[0];
+          return typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v; // bigint arrives as text
+        } finally {
+          client.release();
+        }
       },
       tablesWithConvId: async () => {
         const r = await adminPool().query<{ t: string }>(
