@@ -27,6 +27,8 @@ export interface PgStoreOptions {
   poolSize?: number;
   /** How long to wait for a connection (default 5000 ms). */
   connectionTimeoutMs?: number;
+  /** `application_name` of the connections (default `moments-webchat`). */
+  applicationName?: string;
 }
 
 /** Rows deleted per statement by `expireIdempotency` (keeps each transaction short). */
@@ -81,12 +83,15 @@ export class PgStore implements Store {
       max: opts.poolSize ?? 8,
       connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
       options: `-c search_path=${this.schema}`,
-      application_name: 'moments-webchat',
+      application_name: opts.applicationName ?? 'moments-webchat',
       types: typeParsers(),
     });
     // An idle connection that dies (server restart, pg_terminate_backend) must not crash the
     // process; the pool replaces it, and the next query reports the outage.
+    // A connection that dies while checked out, or emits a late socket error after the pool
+    // dropped it, must not either: every client gets its own listener for its whole life.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async migrate(): Promise<void> {
