@@ -87,6 +87,12 @@ export async function createTestSchema(): Promise<string> {
   return schema;
 }
 
+/** Whether `schema` holds a migrated moments-webchat store (a server really used it). */
+export async function isWebchatSchema(schema: string): Promise<boolean> {
+  const r = await adminPool().query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [`${schema}.webchat_schema`]);
+  return r.rows[0]!.ok;
+}
+
 export async function dropTestSchema(schema: string): Promise<void> {
   await adminPool().query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 }
