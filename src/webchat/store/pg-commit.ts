@@ -18,7 +18,18 @@ import type { CommitBatch, StoredFrame, TurnSnapshot } from './store';
 /** SQLSTATE unique_violation. */
 const UNIQUE_VIOLATION = '23505';
 
-export async function applyBatch(client: PoolClient, b: CommitBatch, snapshotBlocks: HashedBlock[][]): Promise<void> {
+/**
+ * Thrown (and caught by PgStore.commit, which then resolves) when a batch whose previous COMMIT
+ * got no answer turns out to be stored already: every one of its frames is in the table,
+ * byte-identical. A transaction is all or nothing, so the rest of it is stored too.
+ */
+export class BatchAlreadyCommitted extends Error {}
+
+/**
+ * `maybeCommitted`: this very batch was committed before and the COMMIT's outcome is unknown
+ * (the connection broke after sending it); a seq conflict then checks whether it is stored.
+ */
+export async function applyBatch(client: PoolClient, b: CommitBatch, snapshotBlocks: HashedBlock[][], maybeCommitted = false): Promise<void> {
   let part: CommitPart = 'conversations';
   let i = 0;
   try {
@@ -62,7 +73,12 @@ export async function applyBatch(client: PoolClient, b: CommitBatch, snapshotBlo
     part = 'frames';
     i = 0;
     if (b.frames.length > 0) {
-      await checkSeqs(client, b.frames);
+      try {
+        await checkSeqs(client, b.frames);
+      } catch (err) {
+        if (maybeCommitted && err instanceof SeqConflictError && (await allStored(client, b.frames))) throw new BatchAlreadyCommitted();
+        throw err;
+      }
       const f = b.frames;
       try {
         await client.query(SQL.insertFrames, [
@@ -162,6 +178,7 @@ export async function applyBatch(client: PoolClient, b: CommitBatch, snapshotBlo
     i = 0;
     await writeSnapshots(client, b.turnSnapshots ?? [], snapshotBlocks);
   } catch (err) {
+    if (err instanceof BatchAlreadyCommitted) throw err;
     if (err instanceof SeqConflictError) i = err.index;
     if (err instanceof FenceError) i = err.index;
     throw new StoreCommitError(part, describeItem(b, part, i), err);
@@ -192,6 +209,20 @@ async function checkSeqs(client: PoolClient, frames: readonly StoredFrame[]): Pr
       head = seq;
     }
   }
+}
+
+/** Whether every frame is stored exactly as given (one query). */
+async function allStored(client: PoolClient, frames: readonly StoredFrame[]): Promise<boolean> {
+  const r = await client.query<{ n: number }>(SQL.countIdenticalFrames, [
+    frames.map((x) => x.convId),
+    frames.map((x) => x.seq),
+    frames.map((x) => x.epoch),
+    frames.map((x) => x.type),
+    frames.map((x) => x.entityId),
+    frames.map((x) => x.json),
+    frames.map((x) => x.createdAtMs),
+  ]);
+  return r.rows[0]!.n === frames.length;
 }
 
 /**

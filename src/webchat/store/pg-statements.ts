@@ -64,6 +64,13 @@ export const SQL = {
   heads: `SELECT c AS "convId", (SELECT max(seq) FROM frames f WHERE f.conv_id = c) AS head FROM unnest($1::text[]) AS c`,
   insertFrames: `INSERT INTO frames (conv_id, seq, epoch, type, entity_id, json, created_at_ms)
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])`,
+  /** How many of the given frames are stored exactly so (a retried commit whose first COMMIT got no answer). */
+  countIdenticalFrames: `SELECT count(*)::int AS n FROM frames f
+    JOIN unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+      AS t(conv_id, seq, epoch, type, entity_id, json, created_at_ms)
+      ON f.conv_id = t.conv_id AND f.seq = t.seq
+    WHERE f.epoch = t.epoch AND f.type = t.type AND f.entity_id = t.entity_id AND f.json = t.json
+      AND f.created_at_ms = t.created_at_ms`,
   /** Raises each conversation's fence to the token if not above it; returns the rows it accepted. */
   checkFences: `UPDATE conversations c SET fence = t.token
     FROM unnest($1::text[], $2::bigint[]) AS t(conv_id, token)

@@ -154,4 +154,27 @@ describe('PgStore commits', () => {
     expect(ok).toBe(true);
     expect((await s.readFrames('c', 0, 10)).map((f) => f.seq)).toEqual([1, 2]);
   });
+
+  it('a retried batch whose COMMIT went unanswered but was stored resolves, once; a different batch still conflicts', async () => {
+    let lose = true;
+    const s = new PgStore({
+      connectionString: testDatabaseUrl(schema),
+      poolSize: 2,
+      beforeCommitForTest: async (c) => {
+        if (!lose) return;
+        lose = false;
+        await c.query('COMMIT'); // durable…
+        throw new Error('connection lost'); // …but the answer never arrives
+      },
+    });
+    stores.push(s);
+    await s.migrate();
+    const b = batch({ conversations: [upsert(conversation('c'))], frames: [frame('c', 1), frame('c', 2)], runs: [run('c', 'i1')] });
+    await expect(s.commit(b)).rejects.toMatchObject({ code: 'commit_outcome_unknown' });
+    await s.commit(b); // the group committer retries the same batch: found stored, success
+    expect((await s.readFrames('c', 0, 10)).map((f) => f.seq)).toEqual([1, 2]);
+    // only that batch, only once: an equal-looking new batch is a conflict as always
+    await expect(s.commit(batch({ frames: [frame('c', 2)] }))).rejects.toMatchObject({ code: 'seq_conflict' });
+    await expect(s.commit(b)).rejects.toMatchObject({ code: 'seq_conflict' });
+  });
 });

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Block } from '../../inference/turn';
 import { hashBlock } from './block-hash';
-import { applyBatch, writeSnapshots } from './pg-commit';
+import { applyBatch, BatchAlreadyCommitted, writeSnapshots } from './pg-commit';
 import { migratePgSchema, SCHEMA_NAME } from './pg-migrations';
 import { PG_CONVERSATION_TABLES, SQL } from './pg-statements';
 import { toEntity, toPause, toQueue, toSnapshot, type EntityDbRow, type PauseDbRow, type QueueDbRow, type SnapshotDbRow } from './sqlite-rows';
@@ -29,6 +29,16 @@ export interface PgStoreOptions {
   connectionTimeoutMs?: number;
   /** `application_name` of the connections (default `moments-webchat`). */
   applicationName?: string;
+  /**
+   * TEST-ONLY: runs at the COMMIT step of each `commit` (a test sends COMMIT itself and then
+   * throws, as if the connection broke after COMMIT was sent). Production never sets it.
+   */
+  beforeCommitForTest?: (client: pg.PoolClient) => Promise<void>;
+}
+
+/** The COMMIT was sent but not answered: the transaction may or may not be durable. */
+export class CommitOutcomeUnknownError extends Error {
+  readonly code = 'commit_outcome_unknown';
 }
 
 /** Rows deleted per statement by `expireIdempotency` (keeps each transaction short). */
@@ -71,8 +81,12 @@ export class PgStore implements Store {
   private readonly pool: pg.Pool;
   private migrated = false;
   private closed = false;
+  /** The batch whose last COMMIT got no answer (the group committer retries the same object). */
+  private unsureBatch: CommitBatch | null = null;
+  private readonly beforeCommit: PgStoreOptions['beforeCommitForTest'];
 
   constructor(opts: PgStoreOptions) {
+    this.beforeCommit = opts.beforeCommitForTest;
     const parsed = parseDatabaseUrl(opts.connectionString);
     this.schema = opts.schema ?? parsed.schema;
     if (!SCHEMA_NAME.test(this.schema)) {
@@ -127,7 +141,19 @@ export class PgStore implements Store {
   async commit(batch: CommitBatch): Promise<void> {
     // hashing the snapshots' blocks is the slow part: before the transaction
     const snapshotBlocks = (batch.turnSnapshots ?? []).map((s) => s.blocks.map(hashBlock));
-    await this.transaction((c) => applyBatch(c, batch, snapshotBlocks));
+    const maybeCommitted = this.unsureBatch === batch;
+    try {
+      await this.transaction((c) => applyBatch(c, batch, snapshotBlocks, maybeCommitted), 'BEGIN', this.beforeCommit);
+      this.unsureBatch = null;
+    } catch (err) {
+      // A retry of a batch whose COMMIT went unanswered finds it stored: that is success.
+      if (err instanceof BatchAlreadyCommitted) {
+        this.unsureBatch = null;
+        return;
+      }
+      this.unsureBatch = err instanceof CommitOutcomeUnknownError ? batch : null;
+      throw err;
+    }
   }
 
   // ---- reads -----------------------------------------------------------------------------
@@ -261,14 +287,19 @@ export class PgStore implements Store {
   }
 
   /** Runs `fn` in one transaction on one pooled connection; rolls back and rethrows on error. */
-  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN', beforeCommit?: (c: pg.PoolClient) => Promise<void>): Promise<T> {
     this.ready();
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       await client.query(begin);
       const out = await fn(client);
-      await client.query('COMMIT');
+      try {
+        await beforeCommit?.(client);
+        await client.query('COMMIT');
+      } catch (err) {
+        throw new CommitOutcomeUnknownError(`COMMIT got no answer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
       return out;
     } catch (err) {
       // A connection that cannot even roll back is discarded, not returned to the pool.
