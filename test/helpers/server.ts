@@ -67,12 +67,15 @@ export interface StartOptions {
   profiles?: unknown;
   /** More CLI flags, e.g. `['--queue-depth', '2']`. */
   args?: string[];
+  /** Run on this PostgreSQL URL (`--database-url`) instead of the SQLite file. */
+  databaseUrl?: string;
 }
 
 /** Starts a server in this process: `serve(parseConfig([...]))` on a random port. */
 export async function startServer(dir: TempDir, opts: StartOptions = {}): Promise<TestServer> {
   const dbPath = opts.db ?? dir.file('webchat.db');
-  const argv = ['--port', '0', '--host', '127.0.0.1', '--db', dbPath, ...databaseArgs(dbPath), '--log-level', 'silent'];
+  const database = opts.databaseUrl ? ['--database-url', opts.databaseUrl] : databaseArgs(dbPath);
+  const argv = ['--port', '0', '--host', '127.0.0.1', '--db', dbPath, ...database, '--log-level', 'silent'];
   if (opts.profiles !== null) argv.push('--profiles', writeProfiles(dir, opts.profiles ?? TEST_PROFILES));
   argv.push(...(opts.args ?? []));
   const running = await serve(parseConfig(argv, {}), { handleSignals: false });
