@@ -170,6 +170,8 @@ const MIGRATIONS: readonly Migration[] = [{ version: 1, description: 'initial sc
 /** The newest schema version this code knows. */
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
+const TOO_NEW_HINT = 'use another schema (?schema= in --database-url)';
+
 /** A PostgreSQL schema name we accept (it goes into `search_path` and DDL unquoted-safe). */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -197,7 +199,7 @@ export async function readPgSchemaVersion(pool: Pool, schema: string): Promise<n
 export async function migratePgSchema(pool: Pool, schema: string): Promise<{ from: number; to: number }> {
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}`);
   const before = await readPgSchemaVersion(pool, schema);
-  if (before > PG_SCHEMA_VERSION) throw new SchemaTooNewError(before, PG_SCHEMA_VERSION);
+  if (before > PG_SCHEMA_VERSION) throw new SchemaTooNewError(before, PG_SCHEMA_VERSION, TOO_NEW_HINT);
   if (before === PG_SCHEMA_VERSION) return { from: before, to: before };
   const client = await pool.connect();
   try {
@@ -219,7 +221,7 @@ export async function migratePgSchema(pool: Pool, schema: string): Promise<{ fro
       }
       await client.query(`CREATE TABLE webchat_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     }
-    if (from > PG_SCHEMA_VERSION) throw new SchemaTooNewError(from, PG_SCHEMA_VERSION);
+    if (from > PG_SCHEMA_VERSION) throw new SchemaTooNewError(from, PG_SCHEMA_VERSION, TOO_NEW_HINT);
     for (const m of MIGRATIONS) {
       if (m.version > from) {
         await client.query(m.sql);

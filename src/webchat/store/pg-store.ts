@@ -45,6 +45,12 @@ export class CommitOutcomeUnknownError extends Error {
 const EXPIRE_CHUNK = 1000;
 /** `/readyz` must answer quickly even when the database hangs. */
 const PING_TIMEOUT_MS = 2000;
+/**
+ * A query with no answer for this long fails (client side), so a database that silently
+ * stops answering (a network black hole) turns into a failed, retried commit instead of a
+ * commit that waits forever.
+ */
+const QUERY_TIMEOUT_MS = 30_000;
 
 /** Splits a database URL into what `pg` gets and the schema (`?schema=` or `public`). */
 export function parseDatabaseUrl(url: string): { connectionString: string; schema: string } {
@@ -99,6 +105,8 @@ export class PgStore implements Store {
       options: `-c search_path=${this.schema}`,
       application_name: opts.applicationName ?? 'moments-webchat',
       types: typeParsers(),
+      query_timeout: QUERY_TIMEOUT_MS,
+      keepAlive: true,
     });
     // An idle connection that dies (server restart, pg_terminate_backend) must not crash the
     // process; the pool replaces it, and the next query reports the outage.

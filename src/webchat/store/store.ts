@@ -233,7 +233,7 @@ export function emptyBatch(): CommitBatch {
 /** Thrown when the database was written by a newer version of this program. */
 export class SchemaTooNewError extends Error {
   readonly code = 'schema_too_new';
-  constructor(found: number, supported: number) {
-    super(`database schema version ${found} is newer than this program supports (${supported}); upgrade moments-webchat or use another --db`);
+  constructor(found: number, supported: number, elsewhere = 'use another --db') {
+    super(`database schema version ${found} is newer than this program supports (${supported}); upgrade moments-webchat or ${elsewhere}`);
   }
 }
