@@ -36,6 +36,15 @@ describe('SqliteStore file database', () => {
     await store.close();
   });
 
+  it('ignores CommitBatch.fences (one process, no leases): any token commits', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    await store.migrate();
+    await store.commit(batch({ conversations: [upsert(conversation('f'))], fences: [{ convId: 'f', token: 9 }], frames: [frame('f', 1)] }));
+    await store.commit(batch({ fences: [{ convId: 'f', token: 1 }, { convId: 'no-row', token: 1 }], frames: [frame('f', 2)] }));
+    expect((await store.logHead('f')).lastSeq).toBe(2);
+    await store.close();
+  });
+
   it('throws a clear error when used before migrate()', async () => {
     const store = new SqliteStore({ path: ':memory:' });
     await expect(store.readFrames('x', 0, 1)).rejects.toThrow(/migrate\(\)/);
