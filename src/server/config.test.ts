@@ -5,6 +5,7 @@ const DEFAULTS: Config = {
   port: 8080,
   host: '127.0.0.1',
   db: './data/webchat.db',
+  databaseUrl: null,
   root: '',
   profiles: null,
   logLevel: 'info',
@@ -69,6 +70,7 @@ describe('parseConfig', () => {
       port: 9000,
       host: '0.0.0.0',
       db: ':memory:',
+      databaseUrl: null,
       root: '/chat-ui',
       profiles: './profiles.yaml',
       logLevel: 'debug',
@@ -139,6 +141,18 @@ describe('parseConfig', () => {
     [['extra'], /unexpected argument "extra"/],
   ])('%j → clear message', (argv, message, env?: Record<string, string>) => {
     expect(problem(argv, env)).toMatch(message);
+  });
+
+  it('--database-url: WEBCHAT_DATABASE_URL, else DATABASE_URL; the flag wins; only postgres URLs; passwords never echoed', () => {
+    const url = 'postgres://u:secret@db.example:5432/chat?schema=tenant_1';
+    expect(parseConfig(['--database-url', url], {}).databaseUrl).toBe(url);
+    expect(parseConfig([], { DATABASE_URL: 'postgresql://h/d' }).databaseUrl).toBe('postgresql://h/d');
+    expect(parseConfig([], { DATABASE_URL: 'postgresql://h/d', WEBCHAT_DATABASE_URL: 'postgres://w/d' }).databaseUrl).toBe('postgres://w/d');
+    expect(parseConfig(['--database-url', 'postgres://f/d'], { WEBCHAT_DATABASE_URL: 'postgres://w/d' }).databaseUrl).toBe('postgres://f/d');
+    expect(parseConfig([], { DATABASE_URL: '' }).databaseUrl).toBeNull();
+    expect(problem(['--database-url', 'mysql://u:secret@h/d'])).toMatch(/--database-url: "mysql:\/\/u:\*\*\*@h\/d" must be a postgres:\/\//);
+    expect(problem(['--database-url', 'mysql://u:secret@h/d'])).not.toContain('secret');
+    expect(problem([], { DATABASE_URL: 'postgres://h/d?schema=Bad-Name' })).toMatch(/DATABASE_URL \(environment\): .*schema "Bad-Name"/);
   });
 
   it('names the env var when the bad value came from the environment', () => {

@@ -13,8 +13,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   port: number;
   host: string;
-  /** SQLite file path, or `:memory:`. */
+  /** SQLite file path, or `:memory:` (unused when `databaseUrl` is set). */
   db: string;
+  /** PostgreSQL URL (`postgres://…`, optional `?schema=<name>`); set → the PostgreSQL store instead of SQLite. */
+  databaseUrl: string | null;
   /** Route prefix: `""` or `/x` (leading slash, no trailing slash). */
   root: string;
   /** Profiles file (YAML or JSON); `null` = built-in profiles only. */
@@ -65,6 +67,7 @@ type Kind =
   | 'seconds'
   | 'millis'
   | 'url'
+  | 'databaseUrl'
   | 'hostList'
   | 'boolean';
 
@@ -75,13 +78,23 @@ interface FlagSpec {
   /** Default as the user would type it (shown in --help). */
   def: string;
   help: string;
+  /** A second environment variable read when the WEBCHAT_* one is unset (e.g. DATABASE_URL). */
+  fallbackEnv?: string;
 }
 
 /** The single flag table: parsing, env names and `--help` all derive from it. */
 export const FLAGS: readonly FlagSpec[] = [
   { flag: 'port', key: 'port', kind: 'port', def: '8080', help: 'TCP port to listen on (0 = random)' },
   { flag: 'host', key: 'host', kind: 'host', def: '127.0.0.1', help: 'interface to bind (0.0.0.0 for all)' },
-  { flag: 'db', key: 'db', kind: 'string', def: './data/webchat.db', help: 'SQLite database file, or :memory:' },
+  { flag: 'db', key: 'db', kind: 'string', def: './data/webchat.db', help: 'SQLite database file, or :memory: (ignored with --database-url)' },
+  {
+    flag: 'database-url',
+    key: 'databaseUrl',
+    kind: 'databaseUrl',
+    def: '',
+    help: 'PostgreSQL URL (postgres://user:pass@host:5432/db, optional ?schema=name); set: PostgreSQL instead of SQLite (env fallback: DATABASE_URL)',
+    fallbackEnv: 'DATABASE_URL',
+  },
   { flag: 'root', key: 'root', kind: 'root', def: '', help: 'route prefix, e.g. /chat-ui (default: none)' },
   { flag: 'profiles', key: 'profiles', kind: 'optionalPath', def: '', help: 'profiles file (YAML or JSON); default: built-in demo profile' },
   { flag: 'log-level', key: 'logLevel', kind: 'logLevel', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },
@@ -193,6 +206,44 @@ const url = z
     return u.href;
   });
 
+/** A PostgreSQL schema name we accept in `?schema=` (lower-case, no quoting needed). */
+const PG_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    if (s === '') return null;
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a postgres:// or postgresql:// URL, e.g. postgres://user@localhost:5432/webchat' });
+      return z.NEVER;
+    }
+    if ((u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') || u.hostname === '') {
+      ctx.addIssue({ code: 'custom', message: 'must be a postgres:// or postgresql:// URL, e.g. postgres://user@localhost:5432/webchat' });
+      return z.NEVER;
+    }
+    const schema = u.searchParams.get('schema');
+    if (schema !== null && !PG_SCHEMA.test(schema)) {
+      ctx.addIssue({ code: 'custom', message: `has schema "${schema}": use lower-case letters, digits and _ (at most 63, not starting with a digit)` });
+      return z.NEVER;
+    }
+    return s;
+  });
+
+/** A URL as an error message may show it: the password replaced by `***`. */
+const redactUrl = (raw: string): string => {
+  try {
+    const u = new URL(raw.trim());
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return raw.replace(/:[^:@/]*@/, ':***@');
+  }
+};
+
 const boolean = z
   .string()
   .trim()
@@ -235,6 +286,7 @@ const SCHEMAS: Record<Kind, z.ZodType<unknown, string>> = {
   seconds,
   millis: intString(' of milliseconds').pipe(z.number().max(60_000, 'must be at most 60000')),
   url,
+  databaseUrl,
   hostList,
   boolean,
 };
@@ -278,7 +330,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   for (const f of FLAGS) {
     const name = envName(f.flag);
     const fromFlag = values[f.flag];
-    const fromEnv = env[name];
+    const fromEnv = env[name] !== undefined && env[name] !== '' ? env[name] : f.fallbackEnv !== undefined ? env[f.fallbackEnv] : undefined;
+    const envSource = env[name] !== undefined && env[name] !== '' ? name : (f.fallbackEnv ?? name);
     let raw: string;
     let source: string;
     if (typeof fromFlag === 'string' || typeof fromFlag === 'boolean') {
@@ -286,14 +339,17 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       source = `--${f.flag}`;
     } else if (fromEnv !== undefined && fromEnv !== '') {
       raw = fromEnv;
-      source = `${name} (environment)`;
+      source = `${envSource} (environment)`;
     } else {
       raw = f.def;
       source = `default of --${f.flag}`;
     }
     const parsed = SCHEMAS[f.kind].safeParse(raw);
     if (parsed.success) out[f.key] = parsed.data;
-    else problems.push(`${source}: "${raw}" ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    else {
+      const shown = f.kind === 'databaseUrl' ? redactUrl(raw) : raw;
+      problems.push(`${source}: "${shown}" ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as unknown as Config;

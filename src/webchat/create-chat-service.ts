@@ -4,6 +4,7 @@ import { GroupCommitter } from './group-committer';
 import { ProfileRegistry } from './profile-registry';
 import { checkTools, resolveProfiles } from './profiles-file';
 import { ToolCatalog } from './run-builder';
+import { PgStore } from './store/pg-store';
 import { SqliteStore } from './store/sqlite-store';
 import type { Store } from './store/store';
 import { FaultInjectingStore, storeFaultsEnabled } from './testing/store-faults';
@@ -12,8 +13,10 @@ import { noopMetrics, type WebchatMetrics } from './webchat-metrics';
 import { WebchatService } from './webchat-service';
 
 export interface ChatServiceOptions {
-  /** SQLite file path or `:memory:` (ignored when `store` is given). */
+  /** SQLite file path or `:memory:` (ignored when `store` or `databaseUrl` is given). */
   dbPath?: string;
+  /** PostgreSQL URL: use the PostgreSQL store instead of SQLite (ignored when `store` is given). */
+  databaseUrl?: string | null;
   store?: Store;
   profiles?: ProfileRegistry;
   catalog?: ToolCatalog;
@@ -63,7 +66,8 @@ export async function createChatService(o: ChatServiceOptions = {}): Promise<Web
     if (healthy) log?.info({}, 'store commits succeed again');
     else log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'store commit failed; retrying (not ready)');
   });
-  let store: Store = o.store ?? new SqliteStore({ path: o.dbPath ?? './data/webchat.db' });
+  let store: Store =
+    o.store ?? (o.databaseUrl ? new PgStore({ connectionString: o.databaseUrl }) : new SqliteStore({ path: o.dbPath ?? './data/webchat.db' }));
   // test-only: a store whose writes a test can make fail (never set in production)
   if (storeFaultsEnabled(o.env ?? process.env)) store = new FaultInjectingStore(store);
   await store.migrate();

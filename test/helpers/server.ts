@@ -6,11 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { serve, type RunningServer } from '../../src/server/cli';
 import { parseConfig } from '../../src/server/config';
 import { Api } from './http';
+import { databaseArgs } from './pg-mode';
 
 /**
  * Real servers for integration tests: in process (`serve` on port 0, a SQLite file in a temp
  * directory) or as a child process (`bin/moments-webchat.mjs serve`) where a real crash is
- * needed. Both listen on 127.0.0.1 only.
+ * needed. Both listen on 127.0.0.1 only. In a file that called `usePostgresMode()`
+ * (pg-mode.ts) both run on PostgreSQL instead, one schema per database path.
  */
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -65,12 +67,15 @@ export interface StartOptions {
   profiles?: unknown;
   /** More CLI flags, e.g. `['--queue-depth', '2']`. */
   args?: string[];
+  /** Run on this PostgreSQL URL (`--database-url`) instead of the SQLite file. */
+  databaseUrl?: string;
 }
 
 /** Starts a server in this process: `serve(parseConfig([...]))` on a random port. */
 export async function startServer(dir: TempDir, opts: StartOptions = {}): Promise<TestServer> {
   const dbPath = opts.db ?? dir.file('webchat.db');
-  const argv = ['--port', '0', '--host', '127.0.0.1', '--db', dbPath, '--log-level', 'silent'];
+  const database = opts.databaseUrl ? ['--database-url', opts.databaseUrl] : databaseArgs(dbPath);
+  const argv = ['--port', '0', '--host', '127.0.0.1', '--db', dbPath, ...database, '--log-level', 'silent'];
   if (opts.profiles !== null) argv.push('--profiles', writeProfiles(dir, opts.profiles ?? TEST_PROFILES));
   argv.push(...(opts.args ?? []));
   const running = await serve(parseConfig(argv, {}), { handleSignals: false });
@@ -104,7 +109,7 @@ export interface ChildServer {
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(OPENAI|ANTHROPIC|GEMINI|GOOGLE)_/.test(k) || k.startsWith('WEBCHAT_')) continue;
+    if (/^(OPENAI|ANTHROPIC|GEMINI|GOOGLE)_/.test(k) || k.startsWith('WEBCHAT_') || k === 'DATABASE_URL') continue;
     env[k] = v;
   }
   env.WEBCHAT_LOG_LEVEL = 'silent';
@@ -113,7 +118,7 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** Starts `node bin/moments-webchat.mjs serve --port 0 --db <db> …` and waits for its listening line. */
 export function spawnServer(opts: { db: string; profilesPath?: string; args?: string[]; timeoutMs?: number; env?: Record<string, string> }): Promise<ChildServer> {
-  const args = [join(REPO_ROOT, 'bin/moments-webchat.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1', '--db', opts.db];
+  const args = [join(REPO_ROOT, 'bin/moments-webchat.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1', '--db', opts.db, ...databaseArgs(opts.db)];
   if (opts.profilesPath) args.push('--profiles', opts.profilesPath);
   args.push(...(opts.args ?? []));
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });

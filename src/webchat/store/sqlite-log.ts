@@ -1,6 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { decodeChunk, encodeChunk } from './frame-chunk-codec';
 import type { StoredFrame } from './store';
+import { SeqConflictError } from './store-errors';
+
+export { SeqConflictError } from './store-errors';
 
 /**
  * The frame log of the SQLite store, shaped like what it is: an append.
@@ -57,20 +60,6 @@ export interface SqliteLogOptions {
   maxCachedConversations?: number;
   /** Called inside the commit transaction after each index flush (test hooks). */
   onIndexFlush?: (flushes: number) => void;
-}
-
-/** A commit's frame would not be above its conversation's committed head (or repeats a seq). */
-export class SeqConflictError extends Error {
-  readonly code = 'seq_conflict';
-  constructor(
-    /** Position of the offending frame in the batch's `frames`. */
-    readonly index: number,
-    convId: string,
-    seq: number,
-    head: number,
-  ) {
-    super(`seq ${seq} of conversation ${convId} is not above its committed head ${head} (a seq is never stored twice)`);
-  }
 }
 
 interface ChunkRef {

@@ -3,7 +3,10 @@ import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Block } from '../../inference/turn';
 import { hashBlock, type HashedBlock } from './block-hash';
-import { SeqConflictError, SqliteLog, type SqliteLogOptions } from './sqlite-log';
+import { SqliteLog, type SqliteLogOptions } from './sqlite-log';
+import { describeItem, SeqConflictError, StoreCommitError, type CommitPart } from './store-errors';
+
+export { StoreCommitError } from './store-errors';
 import { migrateSchema } from './sqlite-migrations';
 import {
   jsonText,
@@ -44,7 +47,6 @@ export interface SqliteStoreOptions {
 /** Rows deleted per transaction by `expireIdempotency` (keeps each transaction short). */
 const EXPIRE_CHUNK = 1000;
 
-type CommitPart = 'conversations' | 'frames' | 'runs' | 'pauses' | 'queueInserts' | 'queueDeletes' | 'idempotency' | 'idempotencyEnded' | 'projections' | 'turnSnapshots';
 
 interface Transactions {
   commit: BetterSqlite3.Transaction<(batch: CommitBatch, snapshotBlocks: HashedBlock[][]) => void>;
@@ -53,22 +55,6 @@ interface Transactions {
   loadProjection: BetterSqlite3.Transaction<(convId: string) => { cursor: number; entities: EntityRow[] }>;
   readFrames: BetterSqlite3.Transaction<(convId: string, since: number, limit: number) => StoredFrame[]>;
   deleteConversation: BetterSqlite3.Transaction<(convId: string, atMs: number) => void>;
-}
-
-/** A commit that failed; the transaction was rolled back, nothing of the batch was applied. */
-export class StoreCommitError extends Error {
-  readonly code: string;
-  constructor(
-    readonly part: CommitPart,
-    readonly item: string,
-    cause: unknown,
-  ) {
-    const inner = cause instanceof Error ? cause.message : String(cause);
-    super(`store commit rolled back: ${part} ${item}: ${inner}`, { cause });
-    /** The SQLite error code (e.g. SQLITE_CONSTRAINT_PRIMARYKEY), else 'commit_failed'. */
-    const code = cause instanceof Error ? (cause as Error & { code?: unknown }).code : undefined;
-    this.code = typeof code === 'string' ? code : 'commit_failed';
-  }
 }
 
 /**
@@ -396,31 +382,6 @@ export class SqliteStore implements Store {
       throw new Error(this.db.open ? 'SqliteStore: call migrate() before using the store' : 'SqliteStore: the store is closed');
     }
     return this.st;
-  }
-}
-
-function describeItem(b: CommitBatch, part: CommitPart, i: number): string {
-  switch (part) {
-    case 'conversations':
-      return `#${i} (conv ${b.conversations[i]?.convId})`;
-    case 'frames':
-      return `#${i} (conv ${b.frames[i]?.convId} seq ${b.frames[i]?.seq})`;
-    case 'runs':
-      return `#${i} (inference ${b.runs[i]?.inferenceId})`;
-    case 'pauses':
-      return `#${i} (pause ${b.pauses[i]?.pauseId})`;
-    case 'queueInserts':
-      return `#${i} (conv ${b.queueInserts[i]?.convId} turn ${b.queueInserts[i]?.turnId})`;
-    case 'queueDeletes':
-      return `#${i} (conv ${b.queueDeletes[i]?.convId} turn ${b.queueDeletes[i]?.turnId})`;
-    case 'idempotency':
-      return `#${i} (principal ${JSON.stringify(b.idempotency[i]?.principal)} key ${JSON.stringify(b.idempotency[i]?.key)})`;
-    case 'idempotencyEnded':
-      return `#${i} (key ${JSON.stringify(b.idempotencyEnded[i]?.key)})`;
-    case 'projections':
-      return `#${i} (conv ${b.projections[i]?.convId})`;
-    case 'turnSnapshots':
-      return `#${i} (conv ${b.turnSnapshots[i]?.convId} turn ${b.turnSnapshots[i]?.turnId} ${b.turnSnapshots[i]?.phase})`;
   }
 }
 

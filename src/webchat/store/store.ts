@@ -28,8 +28,8 @@ import type { BusyPolicy } from '../../protocol/http';
  * - **Seq is append-only per conversation.** A frame whose seq is not above its conversation's
  *   committed head (or repeats one in the batch) fails the whole commit with code
  *   `seq_conflict`; so no seq is ever stored twice, whatever a caller or a second owner does.
- *   In scale-out the same transaction also checks the owner's fencing token (runtime.md
- *   "Scale-out").
+ *   In scale-out the same transaction also checks the owner's fencing token (`fences`,
+ *   PostgreSQL only; runtime.md "Scale-out").
  * - **Run and pause rows are the compare-and-set's result (D5).** The caller decided the CAS
  *   in memory before appending; `runs` and `pauses` are written in the same transaction as the
  *   frame that changed them, so the stored state never disagrees with the log.
@@ -209,6 +209,14 @@ export interface CommitBatch {
    * durable together with them.
    */
   turnSnapshots: TurnSnapshot[];
+  /**
+   * Scale-out fencing (optional; absent in one-process modes). For each entry the commit checks
+   * the conversation row's stored fence: `fence <= token` → the row takes `token`; otherwise
+   * (another instance committed with a newer token) the whole commit fails with code `fenced`.
+   * Checked after `conversations` (so a conversation created in this batch has its row) and
+   * before `frames`. The SQLite engine (one process, no leases) ignores it.
+   */
+  fences?: { convId: string; token: number }[];
 }
 
 /** Insert-or-update of a conversation row; only the listed fields change on update. */
@@ -225,7 +233,7 @@ export function emptyBatch(): CommitBatch {
 /** Thrown when the database was written by a newer version of this program. */
 export class SchemaTooNewError extends Error {
   readonly code = 'schema_too_new';
-  constructor(found: number, supported: number) {
-    super(`database schema version ${found} is newer than this program supports (${supported}); upgrade moments-webchat or use another --db`);
+  constructor(found: number, supported: number, elsewhere = 'use another --db') {
+    super(`database schema version ${found} is newer than this program supports (${supported}); upgrade moments-webchat or ${elsewhere}`);
   }
 }

@@ -1,24 +1,20 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Block } from '../../inference/turn';
-import { SqliteStore } from './sqlite-store';
-import type { TurnSnapshot } from './store';
-import { batch, conversation, countRows, entity, frame, idem, pause, queued, run, tempDir, upsert } from './store-fixtures';
+import type { Store, TurnSnapshot } from './store';
+import { batch, conversation, entity, frame, idem, pause, queued, run, upsert } from './store-fixtures';
+import { ENGINE_ROWS, type TestDatabase } from './store-test-engines';
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
-let n = 0;
+/** Turn snapshots and deletes, on every engine. */
 
-let path: string;
-let store: SqliteStore;
+describe.each(ENGINE_ROWS)('%s', (_name, engine) => {
+let db: TestDatabase;
+let store: Store;
 beforeEach(async () => {
-  n += 1;
-  path = tmp.file(`turns-${n}.db`);
-  store = new SqliteStore({ path });
-  await store.migrate();
+  db = await engine.create();
+  store = await db.open();
 });
 afterEach(async () => {
-  await store.close();
+  await db.drop();
 });
 
 function snap(convId: string, turnId: string, phase: TurnSnapshot['phase'], blocks: Block[], over: Partial<TurnSnapshot> = {}): TurnSnapshot {
@@ -50,14 +46,14 @@ async function growConversation(convId: string, turns: number, system: Block): P
 
 const SYSTEM: Block = { kind: 'system', id: 'sys-1', text: 'You are helpful.', meta: { middleware: 'systemprompt' } };
 
-describe('SqliteStore turn snapshots', () => {
+describe('turn snapshots', () => {
   it('stores each distinct block once over 50 turns of a growing conversation', async () => {
     const finals = await growConversation('g', 50, SYSTEM);
     const distinct = 1 + 50 * 2 + 10 * 2; // system + (user, answer) per turn + (call, result) every 5th turn
     expect(finals[49]!.length).toBe(distinct);
-    expect(countRows(path, 'blocks')).toBe(distinct);
-    expect(countRows(path, 'conversation_blocks', 'g')).toBe(distinct);
-    expect(countRows(path, 'turn_snapshots', 'g')).toBe(100);
+    expect(await db.countRows('blocks')).toBe(distinct);
+    expect(await db.countRows('conversation_blocks', 'g')).toBe(distinct);
+    expect(await db.countRows('turn_snapshots', 'g')).toBe(100);
 
     const turns = await store.loadTurns('g');
     expect(turns.map((t) => t.turnId)).toEqual(finals.map((_, i) => `g-turn-${i + 1}`));
@@ -76,9 +72,9 @@ describe('SqliteStore turn snapshots', () => {
     const changed = { kind: 'user', id: 'u1', text: 'hi!' } as Block;
     await store.saveTurnSnapshot(snap('k', 't1', 'pre_inference', [a]));
     await store.saveTurnSnapshot(snap('k', 't2', 'pre_inference', [reordered, a]));
-    expect(countRows(path, 'blocks')).toBe(1);
+    expect(await db.countRows('blocks')).toBe(1);
     await store.saveTurnSnapshot(snap('k', 't3', 'pre_inference', [changed]));
-    expect(countRows(path, 'blocks')).toBe(2);
+    expect(await db.countRows('blocks')).toBe(2);
     const turns = await store.loadTurns('k');
     expect(turns.map((t) => t.blocks)).toEqual([[a], [a, a], [changed]]);
   });
@@ -102,7 +98,7 @@ describe('SqliteStore turn snapshots', () => {
     await store.saveTurnSnapshot(snap('L', 'first', 'post_tools', [u, call, { ...use, status: 'cancelled' } as Block], { status: 'cancelled' }));
     first = (await store.loadTurns('L'))[0]!;
     expect([first.phase, first.status]).toEqual(['post_tools', 'cancelled']);
-    expect(countRows(path, 'turn_snapshots', 'L')).toBe(5);
+    expect(await db.countRows('turn_snapshots', 'L')).toBe(5);
     expect(await store.loadTurns('none')).toEqual([]);
   });
 
@@ -112,7 +108,7 @@ describe('SqliteStore turn snapshots', () => {
   });
 });
 
-describe('SqliteStore deleteConversation', () => {
+describe('deleteConversation', () => {
   async function populate(convId: string): Promise<void> {
     await store.commit(
       batch({
@@ -129,43 +125,31 @@ describe('SqliteStore deleteConversation', () => {
     await store.saveTurnSnapshot(snap(convId, `t-${convId}`, 'final', [SYSTEM, own]));
   }
 
-  /** Every table of the schema that has a conv_id column. */
-  function tablesWithConvId(): string[] {
-    const db = new BetterSqlite3(path, { readonly: true });
-    try {
-      const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
-      return tables.filter((t) => (db.pragma(`table_info(${t})`) as { name: string }[]).some((c) => c.name === 'conv_id'));
-    } finally {
-      db.close();
-    }
-  }
-
   it('leaves nothing of the conversation and a tombstone; other conversations and shared blocks stay', async () => {
     await populate('x');
     await populate('y');
-    const tables = tablesWithConvId();
+    const tables = await db.tablesWithConvId();
     expect(tables.length).toBeGreaterThanOrEqual(12);
-    for (const t of tables.filter((t) => t !== 'tombstones')) expect(countRows(path, t, 'x'), t).toBeGreaterThan(0);
-    expect(countRows(path, 'blocks')).toBe(3); // SYSTEM shared by x and y, plus one own block each
+    for (const t of tables.filter((t) => t !== 'tombstones')) expect(await db.countRows(t, 'x'), t).toBeGreaterThan(0);
+    expect(await db.countRows('blocks')).toBe(3); // SYSTEM shared by x and y, plus one own block each
 
     await store.deleteConversation('x', 42);
 
-    for (const t of tables.filter((t) => t !== 'tombstones')) expect(countRows(path, t, 'x'), t).toBe(0);
-    expect(countRows(path, 'tombstones', 'x')).toBe(1);
+    for (const t of tables.filter((t) => t !== 'tombstones')) expect(await db.countRows(t, 'x'), t).toBe(0);
+    expect(await db.countRows('tombstones', 'x')).toBe(1);
     expect(await store.isTombstoned('x')).toBe(true);
     expect(await store.isTombstoned('y')).toBe(false);
-    expect(countRows(path, 'blocks')).toBe(2); // x's own block removed, the shared one kept
+    expect(await db.countRows('blocks')).toBe(2); // x's own block removed, the shared one kept
     expect(await store.logHead('x')).toEqual({ lastSeq: 0, epoch: null });
     expect(await store.getIdempotency('alice', 'k-x')).toBeNull();
 
-    for (const t of tables.filter((t) => t !== 'tombstones')) expect(countRows(path, t, 'y'), t).toBeGreaterThan(0);
+    for (const t of tables.filter((t) => t !== 'tombstones')) expect(await db.countRows(t, 'y'), t).toBeGreaterThan(0);
     expect((await store.loadTurns('y'))[0]!.blocks).toEqual([SYSTEM, { kind: 'user', id: 'u-y', text: 'only in y' }]);
 
     await store.deleteConversation('y', 43);
-    expect(countRows(path, 'blocks')).toBe(0);
+    expect(await db.countRows('blocks')).toBe(0);
     await store.deleteConversation('y', 44); // idempotent; the first deletion time stays
-    const db = new BetterSqlite3(path, { readonly: true });
-    expect(db.prepare(`SELECT deleted_at_ms FROM tombstones WHERE conv_id = 'y'`).pluck().get()).toBe(43);
-    db.close();
+    expect(await db.scalar(`SELECT deleted_at_ms FROM tombstones WHERE conv_id = 'y'`)).toBe(43);
   });
+});
 });

@@ -1,25 +1,13 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Block } from '../../inference/turn';
-import { SqliteStore } from './sqlite-store';
-import type { TurnSnapshot } from './store';
-import { batch, conversation, countRows, frame, tempDir, upsert } from './store-fixtures';
+import type { Store, TurnSnapshot } from './store';
+import { batch, conversation, frame, upsert } from './store-fixtures';
+import { ENGINE_ROWS, type TestDatabase } from './store-test-engines';
 
 /** Turn snapshots inside a group-commit batch (`CommitBatch.turnSnapshots`): one transaction with the frames. */
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
-let n = 0;
-let path: string;
-let store: SqliteStore;
-beforeEach(async () => {
-  n += 1;
-  path = tmp.file(`batch-snapshots-${n}.db`);
-  store = new SqliteStore({ path });
-  await store.migrate();
-});
-afterEach(async () => {
-  await store.close();
-});
+let db: TestDatabase;
+let store: Store;
 
 const user = (id: string, text: string): Block => ({ kind: 'user', id, text });
 const answer = (id: string, text: string): Block => ({ kind: 'llm_text', id, text });
@@ -27,7 +15,15 @@ const snap = (turnId: string, phase: TurnSnapshot['phase'], blocks: Block[], sta
   convId: 'c', turnId, phase, inferenceId: `inf-${turnId}`, status, createdAtMs: 5, blocks, metadata: { sessionId: 'c', status },
 });
 
-describe('CommitBatch.turnSnapshots', () => {
+describe.each(ENGINE_ROWS)('CommitBatch.turnSnapshots (%s)', (_name, engine) => {
+  beforeEach(async () => {
+    db = await engine.create();
+    store = await db.open();
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
   it('are written with the frames of the batch, later ones of a turn replacing earlier ones', async () => {
     const u = user('u1', 'hi');
     await store.commit(batch({
@@ -39,7 +35,7 @@ describe('CommitBatch.turnSnapshots', () => {
     expect(turns.map((t) => [t.turnId, t.phase, t.status, t.blocks])).toEqual([['t1', 'final', 'completed', [u, answer('a1', 'hello')]]]);
     expect((await store.logHead('c')).lastSeq).toBe(2);
     // blocks are stored once by content hash, as with saveTurnSnapshot
-    expect(countRows(path, 'blocks')).toBe(3);
+    expect(await db.countRows('blocks')).toBe(3);
   });
 
   it('roll back with the rest of the batch: a failed commit stores no snapshot and no frame', async () => {
@@ -47,7 +43,7 @@ describe('CommitBatch.turnSnapshots', () => {
     // seq 1 again: the frame insert fails, so the whole transaction rolls back
     await expect(store.commit(batch({ frames: [frame('c', 1)], turnSnapshots: [snap('t1', 'final', [user('u1', 'x')])] }))).rejects.toThrow();
     expect(await store.loadTurns('c')).toEqual([]);
-    expect(countRows(path, 'blocks')).toBe(0);
+    expect(await db.countRows('blocks')).toBe(0);
     // retried as the group committer does, with the conflict gone: both land
     await store.commit(batch({ frames: [frame('c', 2)], turnSnapshots: [snap('t1', 'final', [user('u1', 'x')])] }));
     expect((await store.loadTurns('c')).map((t) => t.turnId)).toEqual(['t1']);

@@ -1,20 +1,21 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SqliteStore } from './sqlite-store';
-import { batch, tempDir } from './store-fixtures';
+import { batch } from './store-fixtures';
 import type { StoredFrame } from './store';
+import { ENGINE_ROWS } from './store-test-engines';
 
 /**
- * The chunked log against a model (a plain array per conversation): random interleavings of
- * appends across 50 conversations, group commits, reads with random `since` and `limit`,
- * restarts (close + reopen the file), index flushes (small thresholds so they happen all the
- * time, plus the lag rule), a small stream cache (pruned all the time), epoch changes, rejected commits (a seq at or below the head: the
- * whole batch rolls back) and deletes. Every read must return exactly the committed frames
- * above `since`, in seq order, byte-identical — from the writer and from a second connection.
+ * The frame log of every engine against a model (a plain array per conversation): random
+ * interleavings of appends across 50 conversations, group commits, reads with random `since`
+ * and `limit`, restarts (close + reopen), epoch changes, rejected commits (a seq at or below
+ * the head: the whole batch rolls back) and deletes; for SQLite's chunked log also index
+ * flushes (small thresholds so they happen all the time, plus the lag rule) and a small stream
+ * cache (pruned all the time). Every read must return exactly the committed frames above
+ * `since`, in seq order, byte-identical — from the writer and from a second connection.
  */
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+/** Runs per engine (same seed): PostgreSQL pays a round trip per operation. */
+const RUNS = { sqlite: 40, postgres: 12 } as const;
 
 const CONVS = 50;
 const convId = (i: number) => `conv-${i}`;
@@ -39,9 +40,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), conv }) },
 );
 
-let run = 0;
-
-describe('SqliteStore frame log (property)', () => {
+describe.each(ENGINE_ROWS)('frame log (property, %s)', (name, engine) => {
   it('every read returns exactly the committed frames above `since`, in order, byte-identical', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -50,12 +49,8 @@ describe('SqliteStore frame log (property)', () => {
         fc.integer({ min: 3, max: 60 }),
         fc.integer({ min: 1, max: 60 }),
         async (ops, indexFlushChunks, indexMaxLag, maxCachedConversations) => {
-          const path = tmp.file(`prop-${++run}.db`);
-          const open = async () => {
-            const s = new SqliteStore({ path, log: { indexFlushChunks, indexMaxLag, maxCachedConversations } });
-            await s.migrate();
-            return s;
-          };
+          const db = await engine.create();
+          const open = () => db.open({ sqliteLog: { indexFlushChunks, indexMaxLag, maxCachedConversations } });
           let store = await open();
           const reader = await open(); // a second connection on the same file
           const committed = new Map<string, StoredFrame[]>();
@@ -122,10 +117,11 @@ describe('SqliteStore frame log (property)', () => {
           } finally {
             await store.close();
             await reader.close();
+            await db.drop();
           }
         },
       ),
-      { seed: 20261206, numRuns: 40 },
+      { seed: 20261206, numRuns: RUNS[name] },
     );
   }, 120_000);
 });
