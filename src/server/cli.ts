@@ -17,6 +17,7 @@ export type ChatServiceFactory = (opts: ChatServiceOptions) => Promise<ChatServi
 /** What the configuration gives the runtime factory. */
 export const serviceOptions = (config: Config, metrics: Metrics, logger: Logger): ChatServiceOptions => ({
   dbPath: config.db,
+  dbThread: !config.dbInline,
   profilesPath: config.profiles,
   queueDepth: config.queueDepth,
   wsSendBufferBytes: config.wsSendBuffer,

@@ -5,6 +5,7 @@ const DEFAULTS: Config = {
   port: 8080,
   host: '127.0.0.1',
   db: './data/webchat.db',
+  dbInline: false,
   root: '',
   profiles: null,
   logLevel: 'info',
@@ -67,6 +68,7 @@ describe('parseConfig', () => {
       port: 9000,
       host: '0.0.0.0',
       db: ':memory:',
+      dbInline: false,
       root: '/chat-ui',
       profiles: './profiles.yaml',
       logLevel: 'debug',
@@ -91,6 +93,8 @@ describe('parseConfig', () => {
     expect(parseConfig(['--serve-source-maps'], {}).serveSourceMaps).toBe(true);
     expect(parseConfig(['--serve-source-maps'], { WEBCHAT_SERVE_SOURCE_MAPS: 'false' }).serveSourceMaps).toBe(true);
     expect(parseConfig([], { WEBCHAT_SERVE_SOURCE_MAPS: '0' }).serveSourceMaps).toBe(false);
+    expect(parseConfig(['--db-inline'], {}).dbInline).toBe(true);
+    expect(parseConfig([], { WEBCHAT_DB_INLINE: 'on' }).dbInline).toBe(true);
   });
 
   it('--allowed-hosts takes * (any host)', () => {

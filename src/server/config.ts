@@ -15,6 +15,8 @@ export interface Config {
   host: string;
   /** SQLite file path, or `:memory:`. */
   db: string;
+  /** Run SQLite on the event-loop thread instead of its worker thread. */
+  dbInline: boolean;
   /** Route prefix: `""` or `/x` (leading slash, no trailing slash). */
   root: string;
   /** Profiles file (YAML or JSON); `null` = built-in profiles only. */
@@ -79,6 +81,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'port', key: 'port', kind: 'port', def: '8080', help: 'TCP port to listen on (0 = random)' },
   { flag: 'host', key: 'host', kind: 'host', def: '127.0.0.1', help: 'interface to bind (0.0.0.0 for all)' },
   { flag: 'db', key: 'db', kind: 'string', def: './data/webchat.db', help: 'SQLite database file, or :memory:' },
+  { flag: 'db-inline', key: 'dbInline', kind: 'boolean', def: 'false', help: 'run SQLite on the event loop instead of its worker thread (commits then block the loop)' },
   { flag: 'root', key: 'root', kind: 'root', def: '', help: 'route prefix, e.g. /chat-ui (default: none)' },
   { flag: 'profiles', key: 'profiles', kind: 'optionalPath', def: '', help: 'profiles file (YAML or JSON); default: built-in demo profile' },
   { flag: 'log-level', key: 'logLevel', kind: 'logLevel', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },

@@ -14,6 +14,8 @@ import { WebchatService } from './webchat-service';
 export interface ChatServiceOptions {
   /** SQLite file path or `:memory:` (ignored when `store` is given). */
   dbPath?: string;
+  /** Run SQLite on its worker thread (default true; `--db-inline` sets false). */
+  dbThread?: boolean;
   store?: Store;
   profiles?: ProfileRegistry;
   catalog?: ToolCatalog;
@@ -63,7 +65,7 @@ export async function createChatService(o: ChatServiceOptions = {}): Promise<Web
     if (healthy) log?.info({}, 'store commits succeed again');
     else log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'store commit failed; retrying (not ready)');
   });
-  let store: Store = o.store ?? new SqliteStore({ path: o.dbPath ?? './data/webchat.db' });
+  let store: Store = o.store ?? new SqliteStore({ path: o.dbPath ?? './data/webchat.db', thread: o.dbThread ?? true });
   // test-only: a store whose writes a test can make fail (never set in production)
   if (storeFaultsEnabled(o.env ?? process.env)) store = new FaultInjectingStore(store);
   await store.migrate();

@@ -1,8 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SqliteStore } from './sqlite-store';
-import { batch, tempDir } from './store-fixtures';
+import { batch, tempDir, SQLITE_MODES } from './store-fixtures';
 import type { StoredFrame } from './store';
+
+// Every test runs against the engine on its worker thread and in-process.
+describe.each(SQLITE_MODES)('%s', (_mode, thread) => {
 
 /**
  * The chunked log against a model (a plain array per conversation): random interleavings of
@@ -52,7 +55,7 @@ describe('SqliteStore frame log (property)', () => {
         async (ops, indexFlushChunks, indexMaxLag, maxCachedConversations) => {
           const path = tmp.file(`prop-${++run}.db`);
           const open = async () => {
-            const s = new SqliteStore({ path, log: { indexFlushChunks, indexMaxLag, maxCachedConversations } });
+            const s = new SqliteStore({ thread, path, log: { indexFlushChunks, indexMaxLag, maxCachedConversations } });
             await s.migrate();
             return s;
           };
@@ -128,4 +131,5 @@ describe('SqliteStore frame log (property)', () => {
       { seed: 20261206, numRuns: 40 },
     );
   }, 120_000);
+});
 });

@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Block } from '../../inference/turn';
 import { SqliteStore } from './sqlite-store';
 import type { TurnSnapshot } from './store';
-import { batch, conversation, countRows, frame, tempDir, upsert } from './store-fixtures';
+import { batch, conversation, countRows, frame, tempDir, upsert, SQLITE_MODES } from './store-fixtures';
+
+// Every test runs against the engine on its worker thread and in-process.
+describe.each(SQLITE_MODES)('%s', (_mode, thread) => {
 
 /** Turn snapshots inside a group-commit batch (`CommitBatch.turnSnapshots`): one transaction with the frames. */
 
@@ -14,7 +17,7 @@ let store: SqliteStore;
 beforeEach(async () => {
   n += 1;
   path = tmp.file(`batch-snapshots-${n}.db`);
-  store = new SqliteStore({ path });
+  store = new SqliteStore({ thread, path });
   await store.migrate();
 });
 afterEach(async () => {
@@ -52,4 +55,5 @@ describe('CommitBatch.turnSnapshots', () => {
     await store.commit(batch({ frames: [frame('c', 2)], turnSnapshots: [snap('t1', 'final', [user('u1', 'x')])] }));
     expect((await store.loadTurns('c')).map((t) => t.turnId)).toEqual(['t1']);
   });
+});
 });

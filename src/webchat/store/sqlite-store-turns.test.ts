@@ -3,7 +3,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Block } from '../../inference/turn';
 import { SqliteStore } from './sqlite-store';
 import type { TurnSnapshot } from './store';
-import { batch, conversation, countRows, entity, frame, idem, pause, queued, run, tempDir, upsert } from './store-fixtures';
+import { batch, conversation, countRows, entity, frame, idem, pause, queued, run, tempDir, upsert, SQLITE_MODES } from './store-fixtures';
+
+// Every test runs against the engine on its worker thread and in-process.
+describe.each(SQLITE_MODES)('%s', (_mode, thread) => {
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -14,7 +17,7 @@ let store: SqliteStore;
 beforeEach(async () => {
   n += 1;
   path = tmp.file(`turns-${n}.db`);
-  store = new SqliteStore({ path });
+  store = new SqliteStore({ thread, path });
   await store.migrate();
 });
 afterEach(async () => {
@@ -168,4 +171,5 @@ describe('SqliteStore deleteConversation', () => {
     expect(db.prepare(`SELECT deleted_at_ms FROM tombstones WHERE conv_id = 'y'`).pluck().get()).toBe(43);
     db.close();
   });
+});
 });

@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import BetterSqlite3 from 'better-sqlite3';
 import { SqliteStore, StoreCommitError } from './sqlite-store';
 import type { ConversationRow } from './store';
-import { batch, conversation, countRows, entity, frame, idem, pause, queued, run, tempDir, upsert } from './store-fixtures';
+import { batch, conversation, countRows, entity, frame, idem, pause, queued, run, tempDir, upsert, SQLITE_MODES } from './store-fixtures';
+
+// Every test runs against the engine on its worker thread and in-process.
+describe.each(SQLITE_MODES)('%s', (_mode, thread) => {
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -19,7 +22,7 @@ describe.each([
 ])('SqliteStore round trips (%s)', (_label, pathOf) => {
   let store: SqliteStore;
   beforeEach(async () => {
-    store = new SqliteStore({ path: pathOf() });
+    store = new SqliteStore({ thread, path: pathOf() });
     await store.migrate();
   });
   afterEach(async () => {
@@ -152,7 +155,7 @@ describe('SqliteStore commit atomicity', () => {
   let store: SqliteStore;
   beforeEach(async () => {
     path = newPath();
-    store = new SqliteStore({ path });
+    store = new SqliteStore({ thread, path });
     await store.migrate();
     await store.commit(batch({ conversations: [upsert(conversation('a'))], frames: [frame('a', 1), frame('a', 2), frame('a', 3)] }));
   });
@@ -227,7 +230,7 @@ describe('SqliteStore commit atomicity', () => {
 
 describe('SqliteStore listConversations keyset paging', () => {
   it('pages 25 rows with ties on last_activity_ms: no row twice, none missing, newest first', async () => {
-    const store = new SqliteStore({ path: ':memory:' });
+    const store = new SqliteStore({ thread, path: ':memory:' });
     await store.migrate();
     const rows: ConversationRow[] = Array.from({ length: 25 }, (_, i) =>
       conversation(`conv-${String((i * 7) % 25).padStart(2, '0')}`, { lastActivityMs: 1_000 + Math.floor(i / 4), principal: i % 2 ? 'alice' : 'bob' }),
@@ -258,7 +261,7 @@ describe('SqliteStore listConversations keyset paging', () => {
 describe('SqliteStore file database', () => {
   it('runs in WAL mode and keeps committed data across close + reopen', async () => {
     const path = tmp.file('nested/dir/webchat.db'); // parent directories are created
-    const s1 = new SqliteStore({ path });
+    const s1 = new SqliteStore({ thread, path });
     await s1.migrate();
     await s1.commit(batch({ conversations: [upsert(conversation('w'))], frames: [frame('w', 1), frame('w', 2)], runs: [run('w', 'iw')] }));
     const probe = new BetterSqlite3(path, { readonly: true });
@@ -266,7 +269,7 @@ describe('SqliteStore file database', () => {
     probe.close();
     await s1.close();
 
-    const s2 = new SqliteStore({ path });
+    const s2 = new SqliteStore({ thread, path });
     await s2.migrate();
     expect(await s2.getConversation('w')).toEqual(conversation('w'));
     expect(await s2.logHead('w')).toEqual({ lastSeq: 2, epoch: 'ep1' });
@@ -275,8 +278,9 @@ describe('SqliteStore file database', () => {
   });
 
   it('throws a clear error when used before migrate()', async () => {
-    const store = new SqliteStore({ path: ':memory:' });
+    const store = new SqliteStore({ thread, path: ':memory:' });
     await expect(store.readFrames('x', 0, 1)).rejects.toThrow(/migrate\(\)/);
     await store.close();
   });
+});
 });
