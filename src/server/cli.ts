@@ -18,6 +18,7 @@ export type ChatServiceFactory = (opts: ChatServiceOptions) => Promise<ChatServi
 export const serviceOptions = (config: Config, metrics: Metrics, logger: Logger): ChatServiceOptions => ({
   dbPath: config.db,
   databaseUrl: config.databaseUrl,
+  dbThread: !config.dbInline,
   profilesPath: config.profiles,
   queueDepth: config.queueDepth,
   wsSendBufferBytes: config.wsSendBuffer,

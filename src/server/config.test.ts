@@ -6,6 +6,7 @@ const DEFAULTS: Config = {
   host: '127.0.0.1',
   db: './data/webchat.db',
   databaseUrl: null,
+  dbInline: false,
   root: '',
   profiles: null,
   logLevel: 'info',
@@ -71,6 +72,7 @@ describe('parseConfig', () => {
       host: '0.0.0.0',
       db: ':memory:',
       databaseUrl: null,
+      dbInline: false,
       root: '/chat-ui',
       profiles: './profiles.yaml',
       logLevel: 'debug',
@@ -96,6 +98,8 @@ describe('parseConfig', () => {
     expect(parseConfig(['--serve-source-maps'], {}).serveSourceMaps).toBe(true);
     expect(parseConfig(['--serve-source-maps'], { WEBCHAT_SERVE_SOURCE_MAPS: 'false' }).serveSourceMaps).toBe(true);
     expect(parseConfig([], { WEBCHAT_SERVE_SOURCE_MAPS: '0' }).serveSourceMaps).toBe(false);
+    expect(parseConfig(['--db-inline'], {}).dbInline).toBe(true);
+    expect(parseConfig([], { WEBCHAT_DB_INLINE: 'on' }).dbInline).toBe(true);
   });
 
   it('--allowed-hosts takes * (any host)', () => {

@@ -17,6 +17,8 @@ export interface Config {
   db: string;
   /** PostgreSQL URL (`postgres://…`, optional `?schema=<name>`); set → the PostgreSQL store instead of SQLite. */
   databaseUrl: string | null;
+  /** Run SQLite on the event-loop thread instead of its worker thread. */
+  dbInline: boolean;
   /** Route prefix: `""` or `/x` (leading slash, no trailing slash). */
   root: string;
   /** Profiles file (YAML or JSON); `null` = built-in profiles only. */
@@ -95,6 +97,7 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'PostgreSQL URL (postgres://user:pass@host:5432/db, optional ?schema=name); set: PostgreSQL instead of SQLite (env fallback: DATABASE_URL)',
     fallbackEnv: 'DATABASE_URL',
   },
+  { flag: 'db-inline', key: 'dbInline', kind: 'boolean', def: 'false', help: 'run SQLite on the event loop instead of its worker thread (commits then block the loop)' },
   { flag: 'root', key: 'root', kind: 'root', def: '', help: 'route prefix, e.g. /chat-ui (default: none)' },
   { flag: 'profiles', key: 'profiles', kind: 'optionalPath', def: '', help: 'profiles file (YAML or JSON); default: built-in demo profile' },
   { flag: 'log-level', key: 'logLevel', kind: 'logLevel', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },

@@ -17,6 +17,8 @@ export interface ChatServiceOptions {
   dbPath?: string;
   /** PostgreSQL URL: use the PostgreSQL store instead of SQLite (ignored when `store` is given). */
   databaseUrl?: string | null;
+  /** Run SQLite on its worker thread (default true; `--db-inline` sets false). */
+  dbThread?: boolean;
   store?: Store;
   profiles?: ProfileRegistry;
   catalog?: ToolCatalog;
@@ -67,7 +69,7 @@ export async function createChatService(o: ChatServiceOptions = {}): Promise<Web
     else log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'store commit failed; retrying (not ready)');
   });
   let store: Store =
-    o.store ?? (o.databaseUrl ? new PgStore({ connectionString: o.databaseUrl }) : new SqliteStore({ path: o.dbPath ?? './data/webchat.db' }));
+    o.store ?? (o.databaseUrl ? new PgStore({ connectionString: o.databaseUrl }) : new SqliteStore({ path: o.dbPath ?? './data/webchat.db', thread: o.dbThread ?? true }));
   // test-only: a store whose writes a test can make fail (never set in production)
   if (storeFaultsEnabled(o.env ?? process.env)) store = new FaultInjectingStore(store);
   await store.migrate();

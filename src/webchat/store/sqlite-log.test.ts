@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from './sqlite-store';
-import { batch, countRows, frame, tempDir } from './store-fixtures';
+import { batch, countRows, frame, tempDir, SQLITE_MODES } from './store-fixtures';
+
+// Every test runs against the engine on its worker thread and in-process.
+describe.each(SQLITE_MODES)('%s', (_mode, thread) => {
 
 /** The chunked log's layout and its lazy index (sqlite-log.ts), on real files. */
 
@@ -9,7 +12,7 @@ afterAll(() => tmp.cleanup());
 let n = 0;
 
 async function open(path: string, log: { indexFlushChunks?: number; indexMaxLag?: number } = {}): Promise<SqliteStore> {
-  const s = new SqliteStore({ path, log });
+  const s = new SqliteStore({ thread, path, log });
   await s.migrate();
   return s;
 }
@@ -87,4 +90,5 @@ describe('SqliteStore chunked log', () => {
     expect(seqs(await s.readFrames('a', 0, 10))).toEqual([1, 2, 3]);
     await s.close();
   });
+});
 });

@@ -4,7 +4,10 @@ import { APPLICATION_ID, NotAWebchatDatabaseError, SCHEMA_VERSION } from './sqli
 import { SqliteStore } from './sqlite-store';
 import { writeV1Database, v1Envelope, V1_BLOCKS } from './sqlite-schema-v1.fixture';
 import { SchemaTooNewError, type StoredFrame } from './store';
-import { batch, conversation, frame, tempDir, upsert } from './store-fixtures';
+import { batch, conversation, frame, tempDir, upsert, SQLITE_MODES } from './store-fixtures';
+
+// Every test runs against the engine on its worker thread and in-process.
+describe.each(SQLITE_MODES)('%s', (_mode, thread) => {
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -21,7 +24,7 @@ function pragmas(path: string): { version: number; appId: number } {
 describe('SQLite store migrations', () => {
   it('creates the schema, records its version, and is idempotent', async () => {
     const path = tmp.file('fresh.db');
-    const store = new SqliteStore({ path });
+    const store = new SqliteStore({ thread, path });
     await store.migrate();
     await store.migrate();
     expect(pragmas(path)).toEqual({ version: SCHEMA_VERSION, appId: APPLICATION_ID });
@@ -30,12 +33,12 @@ describe('SQLite store migrations', () => {
 
   it('reopening an existing file works and keeps its data', async () => {
     const path = tmp.file('reopen.db');
-    const s1 = new SqliteStore({ path });
+    const s1 = new SqliteStore({ thread, path });
     await s1.migrate();
     await s1.commit(batch({ conversations: [upsert(conversation('r'))], frames: [frame('r', 1)] }));
     await s1.close();
 
-    const s2 = new SqliteStore({ path });
+    const s2 = new SqliteStore({ thread, path });
     await s2.migrate();
     expect(await s2.getConversation('r')).toEqual(conversation('r'));
     expect(await s2.readFrames('r', 0, 10)).toEqual([frame('r', 1)]);
@@ -47,14 +50,14 @@ describe('SQLite store migrations', () => {
 
   it('refuses a database whose schema version is newer than this code', async () => {
     const path = tmp.file('too-new.db');
-    const s1 = new SqliteStore({ path });
+    const s1 = new SqliteStore({ thread, path });
     await s1.migrate();
     await s1.close();
     const raw = new BetterSqlite3(path);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
 
-    const s2 = new SqliteStore({ path });
+    const s2 = new SqliteStore({ thread, path });
     const err = await s2.migrate().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaTooNewError);
     expect((err as SchemaTooNewError).code).toBe('schema_too_new');
@@ -69,7 +72,7 @@ describe('SQLite store migrations', () => {
     const raw = new BetterSqlite3(other);
     raw.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
     raw.close();
-    const s1 = new SqliteStore({ path: other });
+    const s1 = new SqliteStore({ thread, path: other });
     await expect(s1.migrate()).rejects.toThrow(NotAWebchatDatabaseError);
     await s1.close();
 
@@ -77,15 +80,15 @@ describe('SQLite store migrations', () => {
     const raw2 = new BetterSqlite3(foreignId);
     raw2.pragma('application_id = 7');
     raw2.close();
-    const s2 = new SqliteStore({ path: foreignId });
+    const s2 = new SqliteStore({ thread, path: foreignId });
     await expect(s2.migrate()).rejects.toThrow(/application_id 7/);
     await s2.close();
   });
 
   it('two stores on one file both migrate (the second finds the schema current)', async () => {
     const path = tmp.file('shared.db');
-    const a = new SqliteStore({ path });
-    const b = new SqliteStore({ path });
+    const a = new SqliteStore({ thread, path });
+    const b = new SqliteStore({ thread, path });
     await a.migrate();
     await b.migrate();
     await a.commit(batch({ frames: [frame('s', 1)] }));
@@ -102,7 +105,7 @@ describe('schema v1 (one row per frame) → v2 (chunked log), in place', () => {
     writeV1Database(path, FRAMES);
     expect(pragmas(path).version).toBe(1);
 
-    const store = new SqliteStore({ path });
+    const store = new SqliteStore({ thread, path });
     await store.migrate();
     expect(pragmas(path)).toEqual({ version: SCHEMA_VERSION, appId: APPLICATION_ID });
     const tables = (() => {
@@ -153,9 +156,10 @@ describe('schema v1 (one row per frame) → v2 (chunked log), in place', () => {
     await store.commit(batch({ frames: [next] }));
     await expect(store.commit(batch({ frames: [frame('old-a', FRAMES, { epoch: 'epoch-a' })] }))).rejects.toMatchObject({ code: 'seq_conflict' });
     await store.close();
-    const reopened = new SqliteStore({ path });
+    const reopened = new SqliteStore({ thread, path });
     await reopened.migrate();
     expect(await reopened.readFrames('old-a', FRAMES - 2, 10)).toEqual([...want('old-a', 'epoch-a', 2_000, FRAMES - 1, FRAMES), next]);
     await reopened.close();
   });
+});
 });

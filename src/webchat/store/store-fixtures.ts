@@ -131,3 +131,9 @@ export function countRows(path: string, table: string, convId?: string): number 
     db.close();
   }
 }
+
+/** The two ways `SqliteStore` runs its engine: store tests run under both. */
+export const SQLITE_MODES = [
+  ['worker thread', true],
+  ['in-process', false],
+] as const;

@@ -15,7 +15,7 @@ import { ENGINE_ROWS } from './store-test-engines';
  */
 
 /** Runs per engine (same seed): PostgreSQL pays a round trip per operation. */
-const RUNS = { sqlite: 40, postgres: 12 } as const;
+const RUNS = { sqlite: 40, "sqlite-inline": 20, postgres: 12 } as const;
 
 const CONVS = 50;
 const convId = (i: number) => `conv-${i}`;

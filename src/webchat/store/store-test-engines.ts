@@ -32,7 +32,8 @@ export interface TestDatabase {
 }
 
 export interface StoreEngine {
-  name: 'sqlite' | 'postgres';
+  /** `sqlite`: the engine on its worker thread (the default); `sqlite-inline`: in-process (`--db-inline`). */
+  name: 'sqlite' | 'sqlite-inline' | 'postgres';
   create(): Promise<TestDatabase>;
 }
 
@@ -40,13 +41,13 @@ const files = tempDir();
 process.once('exit', () => files.cleanup());
 let fileNo = 0;
 
-const sqlite: StoreEngine = {
-  name: 'sqlite',
+const sqliteEngine = (thread: boolean): StoreEngine => ({
+  name: thread ? 'sqlite' : 'sqlite-inline',
   async create() {
     const path = files.file(`engine-${process.pid}-${++fileNo}.db`);
     return {
       open: async (opts = {}) => {
-        const s = new SqliteStore({ path, log: opts.sqliteLog });
+        const s = new SqliteStore({ path, thread, log: opts.sqliteLog });
         await s.migrate();
         return s;
       },
@@ -72,7 +73,7 @@ const sqlite: StoreEngine = {
       drop: async () => undefined, // the temp directory goes at exit
     };
   },
-};
+});
 
 let admin: pg.Pool | null = null;
 function adminPool(): pg.Pool {
@@ -146,7 +147,7 @@ const postgres: StoreEngine = {
   },
 };
 
-export const STORE_ENGINES: readonly StoreEngine[] = [sqlite, postgres];
+export const STORE_ENGINES: readonly StoreEngine[] = [sqliteEngine(true), sqliteEngine(false), postgres];
 
 /** The engines as `describe.each` rows: `[name, engine]`. */
 export const ENGINE_ROWS = STORE_ENGINES.map((e) => [e.name, e] as const);

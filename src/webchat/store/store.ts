@@ -4,8 +4,9 @@ import type { BusyPolicy } from '../../protocol/http';
 /**
  * The persistence interface of the webchat layer (D11). One interface, several engines
  * (SQLite embedded default; PostgreSQL for scale-out). Every method is async so an engine may
- * be remote; the SQLite engine answers synchronously underneath (better-sqlite3) and keeps each
- * transaction to a few milliseconds.
+ * be remote or off-thread: the SQLite store runs better-sqlite3 (synchronous) on a worker
+ * thread by default (sqlite-store.ts), so no transaction ever runs on the event loop; callers
+ * must never assume a call completed before its promise resolved.
  *
  * ## The commit shape (what every engine implements the same way)
  *
