@@ -190,23 +190,28 @@ const hostList = z
     return [...new Set(names)];
   });
 
+/** Parses a URL of one of `protocols` with a host (`''` → null); otherwise the issue `message`. */
+const parseUrl = (s: string, ctx: z.RefinementCtx, protocols: readonly string[], message: string): URL | null | typeof z.NEVER => {
+  if (s === '') return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(s);
+  } catch {
+    /* reported below */
+  }
+  if (!u || !protocols.includes(u.protocol) || u.hostname === '') {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  }
+  return u;
+};
+
 const url = z
   .string()
   .trim()
   .transform((s, ctx) => {
-    if (s === '') return null;
-    let u: URL;
-    try {
-      u = new URL(s);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL, e.g. https://chat.example.com' });
-      return z.NEVER;
-    }
-    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '') {
-      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL, e.g. https://chat.example.com' });
-      return z.NEVER;
-    }
-    return u.href;
+    const u = parseUrl(s, ctx, ['http:', 'https:'], 'must be an http:// or https:// URL, e.g. https://chat.example.com');
+    return u instanceof URL ? u.href : u;
   });
 
 /** A PostgreSQL schema name we accept in `?schema=` (lower-case, no quoting needed). */
@@ -216,18 +221,8 @@ const databaseUrl = z
   .string()
   .trim()
   .transform((s, ctx) => {
-    if (s === '') return null;
-    let u: URL;
-    try {
-      u = new URL(s);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a postgres:// or postgresql:// URL, e.g. postgres://user@localhost:5432/webchat' });
-      return z.NEVER;
-    }
-    if ((u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') || u.hostname === '') {
-      ctx.addIssue({ code: 'custom', message: 'must be a postgres:// or postgresql:// URL, e.g. postgres://user@localhost:5432/webchat' });
-      return z.NEVER;
-    }
+    const u = parseUrl(s, ctx, ['postgres:', 'postgresql:'], 'must be a postgres:// or postgresql:// URL, e.g. postgres://user@localhost:5432/webchat');
+    if (!(u instanceof URL)) return u;
     const schema = u.searchParams.get('schema');
     if (schema !== null && !PG_SCHEMA.test(schema)) {
       ctx.addIssue({ code: 'custom', message: `has schema "${schema}": use lower-case letters, digits and _ (at most 63, not starting with a digit)` });
@@ -258,18 +253,17 @@ const boolean = z
     return z.NEVER;
   });
 
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? null : s));
+
 const SCHEMAS: Record<Kind, z.ZodType<unknown, string>> = {
   port: intString('').pipe(z.number().max(65535, 'must be a port number 0..65535')),
   host: z.string().trim().min(1, 'must not be empty').regex(/^[A-Za-z0-9.:_%[\]-]+$/, 'must be a host name or IP address'),
   string: z.string().trim().min(1, 'must not be empty'),
-  optionalPath: z
-    .string()
-    .trim()
-    .transform((s) => (s === '' ? null : s)),
-  optionalString: z
-    .string()
-    .trim()
-    .transform((s) => (s === '' ? null : s)),
+  optionalPath: optionalString,
+  optionalString,
   root: z
     .string()
     .trim()

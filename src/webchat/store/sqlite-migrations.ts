@@ -22,7 +22,8 @@ interface Migration {
   run?: (db: Database) => void;
 }
 
-const V1 = `
+/** Schema 1 (frozen: a migration never changes; the v1 → v2 migration test builds a v1 file from it). */
+export const V1_DDL = `
 CREATE TABLE conversations (
   conv_id          TEXT PRIMARY KEY,
   title            TEXT NOT NULL,
@@ -161,7 +162,7 @@ CREATE TABLE turn_snapshots (
 `;
 
 const MIGRATIONS: readonly Migration[] = [
-  { version: 1, description: 'initial schema', sql: V1 },
+  { version: 1, description: 'initial schema', sql: V1_DDL },
   { version: 2, description: 'frame log as an append: chunks in commit order + lazy per-conversation index', sql: V2_SQL, run: moveV1Frames },
 ];
 
